@@ -1,0 +1,55 @@
+"""Default locations, overridable by environment variables and CLI options."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def cache_dir(override: str | os.PathLike | None = None) -> Path:
+    """Embedding store, generated demo data, downloaded protocol files and weights.
+
+    Order: explicit value, ``BENCH_CACHE_DIR``, ``$XDG_CACHE_HOME/bench``, ``~/.cache/bench``.
+    """
+    if override:
+        return Path(override).expanduser()
+    if os.environ.get("BENCH_CACHE_DIR"):
+        return Path(os.environ["BENCH_CACHE_DIR"]).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "bench"
+
+
+def data_home(override: str | os.PathLike | None = None) -> Path:
+    """Parent folder of the datasets, each in ``<data_home>/<dataset>``.
+
+    Order: explicit value, ``BENCH_DATA_HOME``, ``~/bench-data``.
+    """
+    if override:
+        return Path(override).expanduser()
+    if os.environ.get("BENCH_DATA_HOME"):
+        return Path(os.environ["BENCH_DATA_HOME"]).expanduser()
+    return Path.home() / "bench-data"
+
+
+def results_dir(override: str | os.PathLike | None = None) -> Path:
+    """Run records and rendered tables. Order: explicit value, ``BENCH_RESULTS_DIR``, ``./results``."""
+    if override:
+        return Path(override).expanduser()
+    if os.environ.get("BENCH_RESULTS_DIR"):
+        return Path(os.environ["BENCH_RESULTS_DIR"]).expanduser()
+    return Path("results")
+
+
+def weights_dir() -> Path | None:
+    """Folder of user-supplied weights (``BENCH_WEIGHTS_DIR``), or None."""
+    value = os.environ.get("BENCH_WEIGHTS_DIR")
+    return Path(value).expanduser() if value else None
+
+
+def default_device() -> str:
+    """CUDA when present, else CPU."""
+    try:
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    except ImportError:  # pragma: no cover - torch is a dependency
+        return "cpu"

@@ -1,0 +1,21 @@
+"""Built-in tasks, installed plugins (entry-point group ``bench.tasks``), ``csv:PATH`` for a
+user's own dataset, and ``module:Class`` / ``file.py:Class`` specs, through one registry."""
+from __future__ import annotations
+
+from typing import Any
+
+from benchmark.registry import Registry
+
+# name -> "module:Class" or ("module:Class", {constructor kwargs}); imported only when used
+BUILTINS: dict[str, Any] = {
+    "demo": "tasks.synthetic:DemoTask",
+}
+
+
+def _csv(spec: str, **kwargs: Any) -> Any:
+    from .csvtask import CsvTask
+
+    return CsvTask.from_spec(spec, **kwargs)
+
+
+TASKS = Registry("task", BUILTINS, "bench.tasks", {"csv": _csv})
