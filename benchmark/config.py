@@ -53,3 +53,8 @@ def default_device() -> str:
         return "cuda" if torch.cuda.is_available() else "cpu"
     except ImportError:  # pragma: no cover - torch is a dependency
         return "cpu"
+
+
+def downloads_allowed() -> bool:
+    """False when ``BENCH_OFFLINE`` is set to a true value: no network access is tried."""
+    return os.environ.get("BENCH_OFFLINE", "").lower() not in ("1", "true", "yes")

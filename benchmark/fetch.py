@@ -60,7 +60,7 @@ def resolve_file(
     remote: RemoteFile,
     search_dirs: Iterable[Path | None],
     cache_subdir: Path,
-    allow_download: bool = True,
+    allow_download: bool | None = None,
 ) -> Path:
     """The first existing copy of ``remote.filename``: in ``search_dirs``, then in ``cache_subdir``;
     else download it into ``cache_subdir``. Raises DataMissingError with the places to put it."""
@@ -75,13 +75,17 @@ def resolve_file(
                 )
             return candidate
     target = Path(cache_subdir) / remote.filename
+    if allow_download is None:
+        from .config import downloads_allowed
+
+        allow_download = downloads_allowed()
     if allow_download:
         try:
             return download(remote, target)
         except (urllib.error.URLError, OSError, TimeoutError) as exc:
             reason = f"the download failed ({exc})"
     else:
-        reason = "downloads are disabled"
+        reason = "downloads are disabled (BENCH_OFFLINE)"
     places = "\n  ".join(str(c) for c in candidates)
     what = f" ({remote.description})" if remote.description else ""
     raise DataMissingError(

@@ -21,7 +21,7 @@ def resolve_weights(
     url: str | None,
     sha256: str | None = None,
     cache: Path | None = None,
-    allow_download: bool = True,
+    allow_download: bool | None = None,
 ) -> Path:
     """Path of a weights file (see the module docstring for the order)."""
     if explicit:
