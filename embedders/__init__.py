@@ -9,6 +9,15 @@ from benchmark.registry import Registry
 # name -> "module:Class" or ("module:Class", {constructor kwargs}); imported only when used
 BUILTINS: dict[str, Any] = {
     "mfcc": "embedders.mfcc:MFCC",
+    "coala": ("embedders.coala:CoalaEmbedder", {"variant": "coala"}),
+    "coala-ec": ("embedders.coala:CoalaEmbedder", {"variant": "coala-ec"}),
+    "coala-cnn": ("embedders.coala:CoalaEmbedder", {"variant": "coala-cnn"}),
+    "w2v-128-mean": ("embedders.coala:CoalaEmbedder", {"variant": "w2v-128-mean"}),
+    "w2v-128-1h": ("embedders.coala:CoalaEmbedder", {"variant": "w2v-128-1h"}),
+    "w2v-128-4h": ("embedders.coala:CoalaEmbedder", {"variant": "w2v-128-4h"}),
+    "w2v-1152-mean": ("embedders.coala:CoalaEmbedder", {"variant": "w2v-1152-mean"}),
+    "w2v-1152-1h": ("embedders.coala:CoalaEmbedder", {"variant": "w2v-1152-1h"}),
+    "w2v-1152-4h": ("embedders.coala:CoalaEmbedder", {"variant": "w2v-1152-4h"}),
 }
 
 

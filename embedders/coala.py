@@ -1,0 +1,174 @@
+"""COALA audio encoders (xavierfav/coala) and the contextual-tag audio encoders
+(xavierfav/ae-w2v-attention): 5 × [Conv2d 4×4 /2 → BatchNorm → ReLU → Dropout] on 96×96 log-mel
+patches → ``z`` (1152) per patch; the contextual-tag stack ends with LayerNorm(1152, eps 1e-6).
+
+The module keeps the authors' attribute names and Sequential indices so their checkpoints load
+strictly; the projection heads (``fc_audio`` / ``fc``) are loaded but not run, since the embedding
+is ``z``. One frame per patch; pooling over patches belongs to the probe protocol.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from benchmark.errors import UnknownNameError, WeightsError
+
+from . import frontends
+from .base import Embedder
+from .weights import file_sha256, load_state_dict_strict, resolve_weights
+
+Z_DIM = 1152
+COALA_URL = "https://github.com/xavierfav/coala/raw/master/saved_models/"
+W2V_URL = "https://github.com/xavierfav/ae-w2v-attention/raw/main/saved_models/"
+
+
+@dataclass(frozen=True)
+class Variant:
+    layout: str  # "coala" (AudioEncoder), "w2v" (AudioEncoder + LayerNorm) or "cnn" (CNN baseline)
+    checkpoint: str  # path relative to the public saved_models/ folder
+    projection: int = Z_DIM  # width of fc_audio in the checkpoint (not used for the embedding)
+
+    @property
+    def url(self) -> str:
+        return (W2V_URL if self.layout == "w2v" else COALA_URL) + self.checkpoint
+
+    @property
+    def relative_path(self) -> str:
+        return ("ae-w2v-attention/" if self.layout == "w2v" else "coala/") + self.checkpoint
+
+
+def _w2v(folder: str, projection: int) -> Variant:
+    return Variant("w2v", f"{folder}/audio_encoder_epoch_200.pt", projection)
+
+
+VARIANTS: dict[str, Variant] = {
+    "coala": Variant("coala", "dual_ae_c/audio_encoder_epoch_200.pt"),
+    "coala-ec": Variant("coala", "dual_e_c/audio_encoder_epoch_200.pt"),
+    "coala-cnn": Variant("cnn", "cnn/audio_encoder_epoch_20.pt"),
+    "w2v-128-mean": _w2v("ae_w2v_128_mean_c", 128),
+    "w2v-128-1h": _w2v("ae_w2v_128_selfatt_c_1h", 128),
+    "w2v-128-4h": _w2v("ae_w2v_128_selfatt_c_4h", 128),
+    "w2v-1152-mean": _w2v("ae_w2v_mean_c", Z_DIM),
+    "w2v-1152-1h": _w2v("ae_w2v_selfatt_c_1h", Z_DIM),
+    "w2v-1152-4h": _w2v("ae_w2v_selfatt_c_4h", Z_DIM),
+}
+
+
+def conv_stack(layer_norm: bool) -> nn.Sequential:
+    """The authors' Sequential, index for index (the indices are the checkpoint's key names)."""
+    layers: list[nn.Module] = []
+    for i in range(5):  # 96 → 48 → 24 → 12 → 6 → 3
+        layers += [nn.Conv2d(1 if i == 0 else 128, 128, 4, stride=2, padding=1), nn.BatchNorm2d(128), nn.ReLU(), nn.Dropout(0.25)]
+    layers.append(nn.Flatten())
+    if layer_norm:
+        layers.append(nn.LayerNorm(Z_DIM, eps=1e-6))
+    return nn.Sequential(*layers)
+
+
+class CoalaAudioEncoder(nn.Module):
+    """Maps (n, 1, 96, 96) scaled log-mel patches to z (n, 1152)."""
+
+    def __init__(self, layout: str = "coala", projection: int = Z_DIM) -> None:
+        super().__init__()
+        self.layout = layout
+        if layout == "cnn":
+            self.encoder = conv_stack(layer_norm=False)
+            self.fc = nn.Sequential(nn.Linear(Z_DIM, Z_DIM), nn.ReLU(), nn.Linear(Z_DIM, 1000), nn.Sigmoid())
+        else:
+            self.audio_encoder = conv_stack(layer_norm=layout == "w2v")
+            self.fc_audio = nn.Sequential(nn.Linear(Z_DIM, projection, bias=False), nn.Dropout(0.25))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        trunk = self.encoder if self.layout == "cnn" else self.audio_encoder
+        return trunk(x)
+
+
+class CoalaEmbedder(Embedder):
+    """COALA-family audio encoder: z (1152) per 96-frame log-mel patch (~2.2 s) at 22 kHz."""
+
+    sample_rate = frontends.SAMPLE_RATE
+    res_type = frontends.RES_TYPE
+    dim = Z_DIM
+    batch_size = 16
+    #: patches per forward pass; bounds memory (about 1.2 MB of activations per patch)
+    patch_batch = 128
+
+    def __init__(
+        self,
+        variant: str = "coala",
+        weights: str | None = None,
+        device: str | None = None,
+        scaler: str | None = None,
+        **options: Any,
+    ) -> None:
+        super().__init__(weights=weights, device=device, **options)
+        if variant not in VARIANTS:
+            raise UnknownNameError(f"Unknown COALA variant '{variant}'. Known: {', '.join(VARIANTS)}.")
+        self.variant = variant
+        self.spec = VARIANTS[variant]
+        self.scaler_path = scaler
+        self._paths: tuple[Path, Path] | None = None
+        self._hashes: dict[str, str] = {}
+
+    # -- weights -----------------------------------------------------------------------------
+    def _resolve(self) -> tuple[Path, Path]:
+        if self._paths is None:
+            weights = resolve_weights(self.weights, self.spec.relative_path, self.spec.url)
+            scaler = frontends.resolve_scaler(self.scaler_path)
+            self._paths = (weights, scaler)
+        return self._paths
+
+    def _sha256(self, which: str, path: Path) -> str:
+        if which not in self._hashes:
+            self._hashes[which] = file_sha256(path)
+        return self._hashes[which]
+
+    def load(self) -> None:
+        weights, scaler = self._resolve()
+        self.scaler = frontends.Scaler(scaler)
+        try:
+            state = torch.load(weights, map_location="cpu", weights_only=True)
+        except Exception as exc:
+            raise WeightsError(
+                f"Cannot read {weights} as a PyTorch checkpoint ({type(exc).__name__}: {exc}). "
+                f"Download it again from {self.spec.url}."
+            ) from exc
+        if not isinstance(state, dict):
+            raise WeightsError(f"{weights} holds a {type(state).__name__}, not a state dict. Expected {self.spec.url}.")
+        model = CoalaAudioEncoder(self.spec.layout, self.spec.projection)
+        load_state_dict_strict(model, state, weights)
+        self.model = model.to(self.device).eval()
+
+    def config(self) -> dict[str, Any]:
+        weights, scaler = self._resolve()
+        return {
+            **super().config(),
+            "variant": self.variant,
+            "layout": self.spec.layout,
+            "weights_sha256": self._sha256("weights", weights),
+            "scaler_sha256": self._sha256("scaler", scaler),
+        }
+
+    # -- the work ----------------------------------------------------------------------------
+    def embed(self, batch: Sequence[np.ndarray]) -> list[np.ndarray]:
+        self.ensure_loaded()
+        if not batch:
+            return []
+        per_clip = frontends.patches(frontends.log_mel(batch), self.scaler)
+        counts = [len(p) for p in per_clip]
+        x = torch.from_numpy(np.concatenate(per_clip)).unsqueeze(1)
+        out = []
+        with torch.inference_mode():
+            for start in range(0, len(x), self.patch_batch):
+                chunk = x[start : start + self.patch_batch].to(self.device)
+                out.append(self.model(chunk).float().cpu())
+        z = torch.cat(out).numpy()
+        return [np.ascontiguousarray(a, dtype=np.float32) for a in np.split(z, np.cumsum(counts)[:-1])]
+
+    def describe(self) -> str:
+        return f"{(type(self).__doc__ or '').strip().splitlines()[0]} [{self.variant}: {self.spec.checkpoint}]"
