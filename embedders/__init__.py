@@ -18,6 +18,12 @@ BUILTINS: dict[str, Any] = {
     "w2v-1152-mean": ("embedders.coala:CoalaEmbedder", {"variant": "w2v-1152-mean"}),
     "w2v-1152-1h": ("embedders.coala:CoalaEmbedder", {"variant": "w2v-1152-1h"}),
     "w2v-1152-4h": ("embedders.coala:CoalaEmbedder", {"variant": "w2v-1152-4h"}),
+    "w2v-128-mean-tags": "embedders.tags:W2V128MeanTags",
+    "w2v-128-1h-tags": "embedders.tags:W2V128SelfAtt1hTags",
+    "w2v-128-4h-tags": "embedders.tags:W2V128SelfAtt4hTags",
+    "w2v-1152-mean-tags": "embedders.tags:W2V1152MeanTags",
+    "w2v-1152-1h-tags": "embedders.tags:W2V1152SelfAtt1hTags",
+    "w2v-1152-4h-tags": "embedders.tags:W2V1152SelfAtt4hTags",
 }
 
 

@@ -9,6 +9,7 @@ from benchmark.registry import Registry
 # name -> "module:Class" or ("module:Class", {constructor kwargs}); imported only when used
 BUILTINS: dict[str, Any] = {
     "demo": "tasks.synthetic:DemoTask",
+    "us8k-tag": "tasks.us8k_tag:US8KTag",
 }
 
 
