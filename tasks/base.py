@@ -125,14 +125,14 @@ class Task:
         return self.download_help or f"Put the {self.dataset} dataset in {root} in its official layout."
 
     # -- generic -----------------------------------------------------------------------------
-    def root(self, data_home: Path) -> Path:
+    def root(self, data_home: Path, cache: Path | None = None) -> Path:
+        """The dataset folder: ``<data_home>/<dataset>`` (generated tasks live in the cache)."""
         return Path(data_home) / self.dataset
 
     def require_root(self, root: Path) -> None:
         if not Path(root).is_dir():
             raise DataMissingError(
-                f"Dataset folder for task '{self.name}' not found: {root}.\n"
-                f"{self.download(root) if False else self.download_help or ''}".rstrip()
+                f"Dataset folder for task '{self.name}' not found: {root}.\n{self.download_help}".rstrip()
                 + f"\nSet --data-home (or BENCH_DATA_HOME) to the folder that contains '{self.dataset}/', "
                 f"or run 'bench data download {self.name}'."
             )

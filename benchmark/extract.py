@@ -1,0 +1,157 @@
+"""Run an embedder over a task's clips into the EmbeddingStore.
+
+Audio is decoded in worker processes (``jobs``) while the main process embeds batches; outputs
+are validated and flushed to the store in shards, so an interrupted extraction resumes where it
+stopped and finished clips are never lost.
+"""
+from __future__ import annotations
+
+import collections
+import concurrent.futures as futures
+import multiprocessing
+import time
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+
+from .audio import load_audio
+from .errors import AudioError, EmbedderOutputError
+from .store import EmbeddingStore
+
+
+@dataclass
+class ExtractReport:
+    n_clips: int = 0
+    n_cached: int = 0
+    n_extracted: int = 0
+    failed: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def clips_per_second(self) -> float | None:
+        return self.n_extracted / self.seconds if self.n_extracted and self.seconds > 0 else None
+
+
+def _decode(clip: Any, sample_rate: int, res_type: str) -> np.ndarray:
+    return load_audio(clip.path, sample_rate, offset=clip.offset, duration=clip.duration, res_type=res_type)
+
+
+def _inputs(embedder: Any, clips: Sequence[Any], jobs: int) -> Iterator[tuple[Any, Any, Exception | None]]:
+    """(clip, input, error) in clip order; decoding runs ``jobs`` processes ahead, bounded."""
+    if embedder.input_kind == "tags":
+        for clip in clips:
+            yield clip, tuple(clip.tags or ()), None
+        return
+    args = (embedder.sample_rate, embedder.res_type)
+    if jobs <= 1:
+        for clip in clips:
+            try:
+                yield clip, _decode(clip, *args), None
+            except AudioError as exc:
+                yield clip, None, exc
+        return
+    context = multiprocessing.get_context("spawn")  # forking a process with torch threads is unsafe
+    with futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        pending: collections.deque = collections.deque()
+        queue = iter(clips)
+        for clip in queue:
+            pending.append((clip, pool.submit(_decode, clip, *args)))
+            if len(pending) >= 4 * jobs:
+                break
+        while pending:
+            clip, future = pending.popleft()
+            nxt = next(queue, None)
+            if nxt is not None:
+                pending.append((nxt, pool.submit(_decode, nxt, *args)))
+            try:
+                yield clip, future.result(), None
+            except AudioError as exc:
+                yield clip, None, exc
+
+
+def validate_output(embedder: Any, batch: Sequence[Any], outputs: Any) -> list[np.ndarray]:
+    """Check an embedder's outputs: one (n_frames >= 1, dim) finite array per input."""
+    name = getattr(embedder, "name", "") or type(embedder).__name__
+    if not isinstance(outputs, (list, tuple)) or len(outputs) != len(batch):
+        got = len(outputs) if isinstance(outputs, (list, tuple)) else type(outputs).__name__
+        raise EmbedderOutputError(
+            f"Embedder '{name}' returned {got} outputs for a batch of {len(batch)}; embed() must return "
+            "a list with one (n_frames, dim) array per input. Check it with 'bench check-embedder'."
+        )
+    checked = []
+    for i, out in enumerate(outputs):
+        array = np.asarray(out.detach().cpu().numpy() if hasattr(out, "detach") else out, dtype=np.float32)
+        if array.ndim == 1:
+            array = array[None, :]
+        if array.ndim != 2 or array.shape[0] < 1 or array.shape[1] != embedder.dim:
+            raise EmbedderOutputError(
+                f"Embedder '{name}' returned shape {tuple(np.shape(out))} for input {i}; expected "
+                f"(n_frames >= 1, {embedder.dim}). Fix embed() or its 'dim' attribute, then check it "
+                "with 'bench check-embedder'."
+            )
+        if not np.all(np.isfinite(array)):
+            raise EmbedderOutputError(
+                f"Embedder '{name}' returned NaN or infinite values for input {i}. "
+                "Check the model and its input scaling with 'bench check-embedder'."
+            )
+        checked.append(array)
+    return checked
+
+
+def extract(
+    embedder: Any,
+    clips: Sequence[Any],
+    store: EmbeddingStore,
+    jobs: int = 1,
+    skip_errors: bool = False,
+    progress: bool = False,
+    flush_every: int = 64,
+) -> ExtractReport:
+    """Embed every clip not yet in ``store``. An AudioError stops the run (after saving what is
+    done) unless ``skip_errors``, which records the failed ids in the report instead."""
+    report = ExtractReport(n_clips=len(clips))
+    todo = store.missing(clips)
+    report.n_cached = len(clips) - len(todo)
+    if not todo:
+        return report
+    embedder.ensure_loaded()
+    started = time.perf_counter()
+    bar = _progress_bar(len(todo), f"embedding with {embedder.name}", progress)
+    batch: list[tuple[Any, Any]] = []
+    pending: list[tuple[Any, np.ndarray]] = []
+
+    def run_batch() -> None:
+        outputs = validate_output(embedder, [x for _, x in batch], embedder.embed([x for _, x in batch]))
+        pending.extend((clip, out) for (clip, _), out in zip(batch, outputs))
+        bar.update(len(batch))
+        report.n_extracted += len(batch)
+        batch.clear()
+        if len(pending) >= flush_every:
+            store.put_many(pending)
+            pending.clear()
+
+    try:
+        for clip, value, error in _inputs(embedder, todo, jobs):
+            if error is not None:
+                if not skip_errors:
+                    raise error
+                report.failed[clip.id] = str(error)
+                bar.update(1)
+                continue
+            batch.append((clip, value))
+            if len(batch) >= max(1, embedder.batch_size):
+                run_batch()
+        if batch:
+            run_batch()
+    finally:
+        store.put_many(pending)  # keep finished work, also on errors and Ctrl-C
+        bar.close()
+        report.seconds = time.perf_counter() - started
+    return report
+
+
+def _progress_bar(total: int, description: str, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=description, unit="clip", disable=not enabled, leave=False)

@@ -1,0 +1,126 @@
+"""RunRecord: one JSON per (embedder, task, protocol, seeds, data) run, in an append-only store.
+
+``<results_dir>/runs/<task>/<embedder>/<protocol>-<run_key[:12]>.json``. A record is created
+with status "running", rewritten atomically after each (split, seed) score so a killed run
+resumes where it stopped, and frozen once "complete": a run with other inputs gets a new key
+and a new file, earlier records are never overwritten.
+
+Schema (version 1): schema, run_key, status, embedder{name, config, dim}, task{name, dataset,
+kind, metrics, labels, n_clips, clip_hash, splits[{name, n_train, n_valid, n_test}]}, protocol,
+seeds, cache_key, scores[{split, seed, metrics{name: fraction}, extra}], summary{metric: {mean,
+std, ci95, ci_method, n_seeds, per_seed}}, skipped{count, ids}, notes, timings, versions,
+created, finished.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable
+
+from . import __version__
+
+SCHEMA_VERSION = 1
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def library_versions() -> dict[str, str]:
+    versions = {"bench": __version__, "python": platform.python_version()}
+    for module in ("numpy", "torch", "sklearn", "librosa", "scipy", "pandas"):
+        try:
+            versions[module] = __import__(module).__version__
+        except Exception:  # a missing optional library is just not listed
+            pass
+    return versions
+
+
+def safe_name(name: str) -> str:
+    """A file-system-safe folder name for an embedder or task spec (which may hold paths)."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_")[:80] or "unnamed"
+
+
+class ResultsStore:
+    """Reads and writes RunRecords under ``results_dir``."""
+
+    def __init__(self, results_dir: Path) -> None:
+        self.root = Path(results_dir)
+
+    def path_for(self, record: dict) -> Path:
+        return (self.root / "runs" / safe_name(record["task"]["name"]) / safe_name(record["embedder"]["name"])
+                / f"{safe_name(record['protocol']['name'])}-{record['run_key'][:12]}.json")
+
+    def find(self, run_key: str) -> dict | None:
+        for path in self.root.glob(f"runs/*/*/*-{run_key[:12]}.json"):
+            record = _read(path)
+            if record and record.get("run_key") == run_key:
+                return record
+        return None
+
+    def save(self, record: dict) -> Path:
+        path = self.path_for(record)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+        tmp.write_text(json.dumps(record, indent=1, default=_json_default))
+        os.replace(tmp, path)
+        return path
+
+    def records(self, complete_only: bool = True) -> list[dict]:
+        found = [_read(p) for p in sorted(self.root.glob("runs/*/*/*.json"))]
+        return [r for r in found if r and (r.get("status") == "complete" or not complete_only)]
+
+    def latest(self, task: str, embedder: str, protocol: str | None = None, complete_only: bool = True) -> dict | None:
+        """The most recently finished record of a (task, embedder[, protocol])."""
+        matching = [
+            r for r in self.records(complete_only)
+            if r["task"]["name"] == task and r["embedder"]["name"] == embedder
+            and (protocol is None or r["protocol"]["name"] == protocol)
+        ]
+        return max(matching, key=lambda r: r.get("finished") or r.get("created") or "", default=None)
+
+
+def _read(path: Path) -> dict | None:
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) and record.get("schema") == SCHEMA_VERSION else None
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def new_record(run_key: str, embedder: dict, task: dict, protocol: dict, seeds: Iterable[int], cache_key: str) -> dict:
+    return {
+        "schema": SCHEMA_VERSION,
+        "run_key": run_key,
+        "status": "running",
+        "embedder": embedder,
+        "task": task,
+        "protocol": protocol,
+        "seeds": list(seeds),
+        "cache_key": cache_key,
+        "scores": [],
+        "summary": {},
+        "skipped": {"count": 0, "ids": []},
+        "notes": {},
+        "timings": {},
+        "versions": library_versions(),
+        "created": now(),
+        "finished": None,
+    }
+
+
+def done_pairs(record: dict) -> set[tuple[str, int]]:
+    return {(s["split"], int(s["seed"])) for s in record.get("scores", [])}
