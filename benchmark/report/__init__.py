@@ -1,0 +1,82 @@
+"""Leaderboard tables from the results store, beside the papers' published numbers.
+
+Public entry points (the CLI calls these):
+
+* :func:`render_table` — one table or a paper's tables as markdown, latex, csv, json or html;
+* :func:`write_site` — the static HTML report (see :mod:`benchmark.report.site`).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable
+
+from ..errors import BenchError
+from . import formats
+from .records import load_records
+from .reference import PAPERS, load_published, paper_tables, published_path
+from .table import Table, grid_table, paper_table
+
+FORMATS = ("markdown", "latex", "csv", "json", "html")
+
+__all__ = ["FORMATS", "PAPERS", "build_tables", "load_published", "load_records", "published_path",
+           "render_table", "render_tables", "write_site"]
+
+
+def build_tables(
+    results_dir: str | Path,
+    tasks: Iterable[str] | None = None,
+    embedders: Iterable[str] | None = None,
+    paper: str | None = None,
+    all_metrics: bool = False,
+) -> list[Table]:
+    """The table model(s): a paper's table(s) with ``paper``, else the task x embedder grid.
+
+    With ``paper`` the layout is the paper's, so the task and embedder filters do not apply.
+    """
+    records = load_records(results_dir)
+    if paper:
+        published = load_published()
+        return [paper_table(layout, records, published) for layout in paper_tables(paper)]
+    tasks, embedders = list(tasks or []), list(embedders or [])
+    if not records and not (tasks or embedders):
+        raise BenchError(
+            f"No runs in {results_dir}. Run one first, e.g. `bench run --embedder mfcc --task demo`, "
+            "or pass --paper coala|contextual|mulap to see the published numbers alone."
+        )
+    return [grid_table(records, tasks, embedders, all_metrics=all_metrics)]
+
+
+def render_tables(tables: list[Table], fmt: str = "markdown", digits: int = 1) -> str:
+    fmt = fmt.lower()
+    if fmt in ("markdown", "md"):
+        return "\n".join(formats.to_markdown(t, digits) for t in tables)
+    if fmt in ("latex", "tex"):
+        return formats.to_latex(tables, digits)
+    if fmt == "csv":
+        return formats.to_csv(tables)
+    if fmt == "json":
+        return formats.to_json(tables)
+    if fmt == "html":
+        return "\n".join(formats.to_html(t, digits) for t in tables)
+    raise BenchError(f"Unknown table format '{fmt}'. Choose one of: {', '.join(FORMATS)}.")
+
+
+def render_table(
+    results_dir: str | Path,
+    fmt: str = "markdown",
+    tasks: Iterable[str] | None = None,
+    embedders: Iterable[str] | None = None,
+    paper: str | None = None,
+    all_metrics: bool = False,
+) -> str:
+    """The table text in ``fmt`` (markdown, latex — a standalone document —, csv, json or html)."""
+    if fmt.lower() not in FORMATS + ("md", "tex"):
+        raise BenchError(f"Unknown table format '{fmt}'. Choose one of: {', '.join(FORMATS)}.")
+    return render_tables(build_tables(results_dir, tasks, embedders, paper, all_metrics), fmt)
+
+
+def write_site(results_dir: str | Path, out_dir: str | Path) -> Path:
+    """Write the static HTML report into ``out_dir``; returns the path of index.html."""
+    from .site import write_site as _write_site
+
+    return _write_site(results_dir, out_dir)

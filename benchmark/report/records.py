@@ -1,0 +1,108 @@
+"""Reading run records for tables, plots and the site, and picking one record per cell."""
+from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
+from typing import Any, Iterable
+
+from ..errors import BenchError
+from ..results import ResultsStore
+
+
+def _as_dict(record: Any) -> dict[str, Any]:
+    if isinstance(record, dict):
+        return record
+    if hasattr(record, "to_dict"):
+        return record.to_dict()
+    if dataclasses.is_dataclass(record):
+        return dataclasses.asdict(record)
+    raise TypeError(f"cannot read a run record of type {type(record).__name__}")
+
+
+def load_records(results_dir: str | Path) -> list[dict[str, Any]]:
+    """Every run record under ``results_dir`` as plain dicts (complete and running)."""
+    root = Path(results_dir)
+    if not root.is_dir():
+        raise BenchError(
+            f"No results folder at {root}. Run a benchmark first (bench run --embedder mfcc --task demo) "
+            "or point --results-dir at the folder that holds runs/."
+        )
+    # the results store owns the on-disk format; running records are shown as such
+    return [_as_dict(r) for r in ResultsStore(root).records(complete_only=False)]
+
+
+def protocol_name(record: dict[str, Any]) -> str:
+    proto = record.get("protocol")
+    if isinstance(proto, dict):
+        return str(proto.get("name", "?"))
+    return str(proto or "?")
+
+
+def embedder_name(record: dict[str, Any]) -> str:
+    return str((record.get("embedder") or {}).get("name", "?"))
+
+
+def task_name(record: dict[str, Any]) -> str:
+    return str((record.get("task") or {}).get("name", "?"))
+
+
+def headline_metric(record: dict[str, Any]) -> str | None:
+    metrics = (record.get("task") or {}).get("metrics") or []
+    if metrics:
+        return metrics[0]
+    summary = record.get("summary") or {}
+    return next(iter(summary), None)
+
+
+def _order(record: dict[str, Any]) -> tuple:
+    # a complete run beats a running one; then the newest wins
+    return (record.get("status") == "complete", str(record.get("finished") or ""), str(record.get("created") or ""))
+
+
+def pick(records: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
+    candidates = list(records)
+    return max(candidates, key=_order) if candidates else None
+
+
+def index(records: Iterable[dict[str, Any]]) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """(task, embedder, protocol) -> the record that represents it (complete and newest first)."""
+    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for rec in records:
+        groups.setdefault((task_name(rec), embedder_name(rec), protocol_name(rec)), []).append(rec)
+    return {key: pick(group) for key, group in groups.items()}  # type: ignore[misc]
+
+
+def metric_values(record: dict[str, Any], metric: str) -> dict[str, Any] | None:
+    """mean, std, ci95, n_seeds of a metric in [0, 1]; computed from the scores when the record is
+    still running and has no summary yet."""
+    summary = (record.get("summary") or {}).get(metric)
+    if summary and summary.get("mean") is not None:
+        return {
+            "mean": float(summary["mean"]), "std": float(summary.get("std") or 0.0),
+            "ci95": summary.get("ci95"), "n_seeds": int(summary.get("n_seeds") or 0),
+            "per_seed": summary.get("per_seed") or [],
+        }
+    per_seed: dict[int, list[float]] = {}
+    for score in record.get("scores") or []:
+        value = (score.get("metrics") or {}).get(metric)
+        if value is not None and not math.isnan(float(value)):
+            per_seed.setdefault(int(score.get("seed", 0)), []).append(float(value))
+    if not per_seed:
+        return None
+    means = [sum(v) / len(v) for _, v in sorted(per_seed.items())]
+    mean = sum(means) / len(means)
+    std = math.sqrt(sum((m - mean) ** 2 for m in means) / (len(means) - 1)) if len(means) > 1 else 0.0
+    return {"mean": mean, "std": std, "ci95": None, "n_seeds": len(means), "per_seed": means}
+
+
+def skipped_count(record: dict[str, Any]) -> int:
+    skipped = record.get("skipped") or {}
+    if isinstance(skipped, dict):
+        return int(skipped.get("count") or len(skipped.get("ids") or []))
+    return len(skipped)
+
+
+def skipped_ids(record: dict[str, Any]) -> list[str]:
+    skipped = record.get("skipped") or {}
+    return [str(i) for i in (skipped.get("ids") or [])] if isinstance(skipped, dict) else [str(i) for i in skipped]

@@ -1,0 +1,243 @@
+"""The table model: which record fills which cell, the best and second per column, the paired test
+against the column's best, the average and the rank. Formats (markdown, LaTeX, ...) only print it."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from . import records as rec
+from .reference import PaperTable, Reported, load_published
+
+#: an entry whose paired test against the column's best gives p >= ALPHA gets the "not significant" mark
+ALPHA = 0.05
+
+
+@dataclass
+class Cell:
+    status: str  # "ok" | "running" | "not run" | "reported" | "absent"
+    mean: float | None = None  # fraction (0-1), reported values included
+    std: float | None = None
+    n_seeds: int = 0
+    ci95: list[float] | None = None
+    skipped: int = 0
+    task: str | None = None
+    embedder: str | None = None
+    protocol: str | None = None
+    run_key: str | None = None
+    best: bool = False
+    second: bool = False
+    not_significant: bool = False
+    p_value: float | None = None
+    record: dict[str, Any] | None = field(default=None, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {k: v for k, v in self.__dict__.items() if k != "record"}
+        return out
+
+
+@dataclass
+class Column:
+    label: str
+    task: str
+    metric: str
+
+
+@dataclass
+class Row:
+    label: str
+    kind: str  # "ours" | "reported"
+    cells: list[Cell]
+    embedder: str | None = None
+    protocol: str | None = None
+    system: str | None = None
+    average: float | None = None
+    average_of: int = 0
+    rank: int | None = None
+
+
+@dataclass
+class Table:
+    key: str
+    title: str
+    columns: list[Column]
+    rows: list[Row]
+    notes: list[str] = field(default_factory=list)
+    with_average: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key, "title": self.title,
+            "columns": [c.__dict__ for c in self.columns],
+            "rows": [
+                {**{k: v for k, v in r.__dict__.items() if k != "cells"}, "cells": [c.to_dict() for c in r.cells]}
+                for r in self.rows
+            ],
+            "notes": self.notes, "with_average": self.with_average,
+        }
+
+
+def _our_cell(record: dict[str, Any] | None, metric: str) -> Cell:
+    if record is None:
+        return Cell(status="not run")
+    values = rec.metric_values(record, metric)
+    cell = Cell(
+        status="ok" if record.get("status") == "complete" and values else "running",
+        task=rec.task_name(record), embedder=rec.embedder_name(record), protocol=rec.protocol_name(record),
+        run_key=record.get("run_key"), skipped=rec.skipped_count(record), record=record,
+    )
+    if values:
+        cell.mean, cell.std, cell.n_seeds, cell.ci95 = values["mean"], values["std"], values["n_seeds"], values["ci95"]
+    return cell
+
+
+def _paired_test() -> Callable | None:
+    try:
+        from ..stats import paired_test  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return paired_test
+
+
+def emphasise(table: Table, alpha: float = ALPHA) -> None:
+    """Per column: bold the best of our entries, underline the second, and mark those whose paired
+    difference from the best is not significant. Reported rows are references, not contenders:
+    the paired test needs the per-seed scores that only our runs have."""
+    test = _paired_test()
+    for j, column in enumerate(table.columns):
+        ours = [row.cells[j] for row in table.rows if row.kind == "ours" and row.cells[j].status == "ok"]
+        means = sorted({c.mean for c in ours if c.mean is not None}, reverse=True)
+        if not means:
+            continue
+        for c in ours:
+            c.best = c.mean == means[0]
+            c.second = len(means) > 1 and c.mean == means[1]
+        best = next(c for c in ours if c.best)
+        for c in ours:
+            if c.best or test is None:
+                continue
+            try:
+                result = test(best.record, c.record, column.metric)
+                p = result.get("p_value") if isinstance(result, dict) else getattr(result, "p_value", None)
+            except Exception:  # noqa: BLE001 - no matching pairs (other splits, other task): no mark
+                p = None
+            if p is not None and p == p:  # NaN means the test could not be made
+                c.p_value = float(p)
+                c.not_significant = c.p_value >= alpha
+
+
+def add_average_and_rank(table: Table) -> None:
+    """Average of a row's finished columns; rank among the rows that finished every column."""
+    table.with_average = True
+    for row in table.rows:
+        done = [c.mean for c in row.cells if c.status == "ok" and c.mean is not None]
+        row.average_of = len(done)
+        row.average = sum(done) / len(done) if done else None
+    complete = sorted(
+        (r for r in table.rows if r.kind == "ours" and r.average is not None and r.average_of == len(table.columns)),
+        key=lambda r: -r.average,  # type: ignore[operator]
+    )
+    for i, row in enumerate(complete):
+        same = i > 0 and complete[i - 1].average == row.average
+        row.rank = complete[i - 1].rank if same else i + 1
+
+
+def _skip_notes(table: Table) -> None:
+    for row in table.rows:
+        for cell, column in zip(row.cells, table.columns):
+            if cell.skipped and cell.record is not None:
+                ids = rec.skipped_ids(cell.record)
+                shown = ", ".join(ids[:5]) + (", ..." if len(ids) > 5 else "")
+                note = f"{cell.embedder} on {cell.task}: {cell.skipped} clip(s) skipped" + (f" ({shown})" if shown else "")
+                if note not in table.notes:
+                    table.notes.append(note)
+
+
+def grid_table(
+    records: Iterable[dict[str, Any]],
+    tasks: Iterable[str] | None = None,
+    embedders: Iterable[str] | None = None,
+    all_metrics: bool = False,
+) -> Table:
+    """Any task x embedder grid from the records, with an average column and a rank."""
+    wanted_tasks, wanted_emb = list(tasks or []), list(embedders or [])
+    chosen = [
+        r for r in records
+        if (not wanted_tasks or rec.task_name(r) in wanted_tasks) and (not wanted_emb or rec.embedder_name(r) in wanted_emb)
+    ]
+    cells = rec.index(chosen)
+    task_metrics: dict[str, list[str]] = {}
+    for r in chosen:
+        metrics = list((r.get("task") or {}).get("metrics") or (r.get("summary") or {}).keys())
+        task_metrics.setdefault(rec.task_name(r), metrics if all_metrics else metrics[:1])
+    task_order = wanted_tasks or sorted(task_metrics)
+    columns = [Column(f"{t} ({m})" if all_metrics else t, t, m) for t in task_order for m in task_metrics.get(t, ["?"])]
+
+    # one row per embedder; split by protocol only where an embedder ran a task under several
+    protocols: dict[str, dict[str, set[str]]] = {}
+    for task, emb, proto in cells:
+        protocols.setdefault(emb, {}).setdefault(task, set()).add(proto)
+    row_keys: list[tuple[str, str | None]] = []
+    for emb in wanted_emb + sorted(set(protocols) - set(wanted_emb)):
+        per_task = protocols.get(emb, {})
+        if any(len(p) > 1 for p in per_task.values()):
+            row_keys += [(emb, p) for p in sorted(set().union(*per_task.values()))]
+        else:
+            row_keys.append((emb, None))
+    rows = []
+    for emb, proto in row_keys:
+        row_cells = []
+        for col in columns:
+            matches = [r for (t, e, p), r in cells.items() if t == col.task and e == emb and (proto is None or p == proto)]
+            row_cells.append(_our_cell(rec.pick(matches), col.metric))
+        rows.append(Row(label=emb if proto is None else f"{emb} [{proto}]", kind="ours", cells=row_cells,
+                        embedder=emb, protocol=proto))
+    table = Table(key="grid", title="Results: mean ± std over seeds (%)", columns=columns, rows=rows)
+    emphasise(table)
+    add_average_and_rank(table)
+    _skip_notes(table)
+    return table
+
+
+def paper_table(layout: PaperTable, records: Iterable[dict[str, Any]], published: list[Reported] | None = None) -> Table:
+    """One paper's table: the reported rows, each followed by our row of the same system, then our
+    other embedders that ran the table's tasks under the paper's protocol."""
+    published = published if published is not None else load_published()
+    cells = {k: r for k, r in rec.index(records).items() if k[2] == layout.protocol}
+    columns = [Column(c.label, c.our_tasks[0], c.metric) for c in layout.columns]
+    reported = layout.reported(published)
+    rows: list[Row] = []
+    notes: list[str] = []
+
+    def our_row(label: str, system: str | None, name_for: Callable[[str], str | None]) -> Row:
+        row_cells = []
+        for col in layout.columns:
+            names = [(task, name_for(task)) for task in col.our_tasks]
+            if not any(emb for _, emb in names):
+                row_cells.append(Cell(status="absent"))  # no counterpart of this system for the column
+                continue
+            found = next((cells[(t, e, layout.protocol)] for t, e in names if (t, e, layout.protocol) in cells), None)
+            row_cells.append(_our_cell(found, col.metric))
+        return Row(label=label, kind="ours", cells=row_cells, embedder=name_for(layout.columns[0].our_tasks[0]),
+                   protocol=layout.protocol, system=system)
+
+    covered: set[str] = set()
+    for system in dict.fromkeys(r.system for r in reported):
+        row_cells = []
+        for col in layout.columns:
+            hit = next((r for r in reported if r.system == system and r.task == col.reported_task and r.metric == col.metric), None)
+            row_cells.append(Cell(status="reported", mean=hit.value / 100.0) if hit else Cell(status="absent"))
+            if hit and hit.note and f"{system}: {hit.note}" not in notes:
+                notes.append(f"{system}: {hit.note}")
+        rows.append(Row(label=system, kind="reported", cells=row_cells, system=system))
+        if system in layout.systems:
+            names = {layout.embedder_for(system, t) for c in layout.columns for t in c.our_tasks}
+            covered |= {n for n in names if n}
+            rows.append(our_row(" / ".join(sorted(n for n in names if n)), system,
+                                lambda task, s=system: layout.embedder_for(s, task)))
+    task_set = {t for c in layout.columns for t in c.our_tasks}
+    for emb in sorted({e for (t, e, _) in cells if t in task_set} - covered):
+        rows.append(our_row(emb, None, lambda task, e=emb: e))
+    table = Table(key=layout.key, title=layout.title, columns=columns, rows=rows, notes=notes)
+    emphasise(table)
+    _skip_notes(table)
+    return table
