@@ -124,3 +124,19 @@ def new_record(run_key: str, embedder: dict, task: dict, protocol: dict, seeds: 
 
 def done_pairs(record: dict) -> set[tuple[str, int]]:
     return {(s["split"], int(s["seed"])) for s in record.get("scores", [])}
+
+
+def format_summary(record: dict) -> str:
+    """A one-run table: each metric's mean ± std over seeds (percent), its 95% CI, the seeds."""
+    from tabulate import tabulate
+
+    rows = []
+    for metric, s in record.get("summary", {}).items():
+        lo, hi = s.get("ci95", [float("nan")] * 2)
+        rows.append([record["task"]["name"], record["embedder"]["name"], record["protocol"]["name"], metric,
+                     f"{100 * s['mean']:.1f} ± {100 * s['std']:.1f}", f"[{100 * lo:.1f}, {100 * hi:.1f}]",
+                     s.get("n_seeds", len(record.get("seeds", [])))])
+    table = tabulate(rows, headers=["task", "embedder", "protocol", "metric", "mean ± std", "95% CI", "seeds"],
+                     tablefmt="github")
+    skipped = record.get("skipped", {}).get("count", 0)
+    return table + (f"\n{skipped} clips skipped (missing or unreadable): see the run record." if skipped else "")

@@ -1,0 +1,58 @@
+"""``bench embed``: embeddings of arbitrary audio files, per clip (mean over frames) or per frame."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from . import config
+from .errors import BenchError
+from .extract import extract
+from .store import EmbeddingStore
+
+
+def embed_files(
+    embedder_name: str,
+    files: Sequence[str | Path],
+    output: str | Path,
+    frames: bool = False,
+    weights: str | None = None,
+    device: str | None = None,
+    cache_dir: str | Path | None = None,
+    jobs: int = 1,
+    progress: bool = False,
+) -> Path:
+    """Write ``output``: .npz with keys ``<stem>.embedding`` (and ``<stem>.frames`` with
+    ``frames``), or .npy with the clip vectors stacked in file order (with ``frames``: the frames
+    of a single file)."""
+    from embedders import EMBEDDERS
+    from tasks.base import Clip
+
+    output = Path(output)
+    if output.suffix not in (".npz", ".npy"):
+        raise BenchError(f"Output {output} must end in .npz or .npy.")
+    if frames and output.suffix == ".npy" and len(files) != 1:
+        raise BenchError("Per-frame output of several files needs a .npz file (one array per file).")
+    embedder = EMBEDDERS.create(embedder_name, weights=weights, device=device or config.default_device())
+    if embedder.input_kind != "audio":
+        raise BenchError(f"Embedder '{embedder_name}' embeds {embedder.input_kind}, not audio files.")
+    clips = [Clip(id=str(f), target=None, path=Path(f)) for f in files]
+    store = EmbeddingStore(config.cache_dir(cache_dir), embedder.config())
+    extract(embedder, clips, store, jobs=jobs, progress=progress)
+    per_clip = store.get_many(clips)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    if output.suffix == ".npy":
+        array = per_clip[0] if frames else np.stack([f.mean(axis=0) for f in per_clip])
+        np.save(output, array.astype(np.float32))
+    else:
+        arrays = {}
+        for clip, f in zip(clips, per_clip):
+            stem = Path(clip.path).stem
+            if f"{stem}.embedding" in arrays:
+                raise BenchError(f"Two input files share the name '{stem}'; .npz keys are file stems.")
+            arrays[f"{stem}.embedding"] = f.mean(axis=0).astype(np.float32)
+            if frames:
+                arrays[f"{stem}.frames"] = f.astype(np.float32)
+        np.savez(output, **arrays)
+    return output

@@ -1,0 +1,147 @@
+"""Command line of bench. Thin: parses options and calls functions of ``benchmark``."""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from benchmark.errors import BenchError
+
+
+class UserError(click.ClickException):
+    exit_code = 2
+
+
+class Group(click.Group):
+    """Turns BenchError into a one-paragraph message and exit code 2, without a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except BenchError as exc:
+            raise UserError(str(exc)) from None
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="bench", prog_name="bench")
+def cli() -> None:
+    """bench: evaluate frozen audio embeddings with official folds, 10-seed probes and paper tables.
+
+    \b
+    Examples:
+      bench run --embedder mfcc --task demo
+      bench run --embedder coala --task us8k --data-home ~/datasets --jobs 2
+      bench run --embedder path/to/my_model.py:MyEmbedder --task csv:my_data.csv
+      bench list embedders
+      bench table --format latex
+    """
+
+
+def _options(function):
+    for option in reversed([
+        click.option("--data-home", type=click.Path(file_okay=False), help="Folder holding the datasets (default: $BENCH_DATA_HOME or ~/bench-data)."),
+        click.option("--cache-dir", type=click.Path(file_okay=False), help="Embedding cache, generated and downloaded files (default: $BENCH_CACHE_DIR or ~/.cache/bench)."),
+        click.option("--device", default=None, help="torch device (default: cuda when present, else cpu)."),
+        click.option("--weights", type=click.Path(dir_okay=False), default=None, help="Checkpoint file for the embedder."),
+        click.option("--jobs", type=int, default=1, show_default=True, help="Processes decoding audio in parallel."),
+    ]):
+        function = option(function)
+    return function
+
+
+@cli.command()
+@click.option("--embedder", "-e", required=True, help="Embedder name, 'module:Class' or 'path/to/file.py:Class'.")
+@click.option("--task", "-t", required=True, help="Task name, or csv:PATH for your own dataset.")
+@click.option("--protocol", "-p", default=None, help="Probe protocol (default: the task's own; see 'bench list protocols').")
+@click.option("--seeds", type=click.IntRange(1), default=10, show_default=True, help="Probe seeds per split.")
+@click.option("--results-dir", type=click.Path(file_okay=False), help="Where run records go (default: $BENCH_RESULTS_DIR or ./results).")
+@click.option("--skip-missing", is_flag=True, help="Go on without missing or unreadable clips (they are recorded).")
+@_options
+def run(embedder, task, protocol, seeds, results_dir, skip_missing, data_home, cache_dir, device, weights, jobs):
+    """Embed a task's clips (cached) and train the probes over its official splits.
+
+    \b
+    Examples:
+      bench run --embedder mfcc --task demo
+      bench run -e musicnn-mtat -t mtat --protocol mulap --weights best_model.pth
+    """
+    from benchmark.results import format_summary
+    from benchmark.runner import run as run_benchmark
+
+    record = run_benchmark(embedder, task, protocol=protocol, seeds=seeds, data_home=data_home, cache_dir=cache_dir,
+                           results_dir=results_dir, device=device, weights=weights, jobs=jobs,
+                           skip_missing=skip_missing, progress=sys.stderr.isatty(), echo=click.echo)
+    click.echo(format_summary(record))
+
+
+@cli.command(name="list")
+@click.argument("what", type=click.Choice(["embedders", "tasks", "protocols"]))
+@click.option("--data-home", type=click.Path(file_okay=False), help="Folder holding the datasets.")
+def list_(what, data_home):
+    """List embedders (dimension, sample rate), tasks (kind, split, data present) or protocols."""
+    from tabulate import tabulate
+
+    from benchmark import listing
+
+    if what == "embedders":
+        click.echo(tabulate(listing.embedder_rows(), headers=["embedder", "dim", "sample rate", "input", "description"]))
+    elif what == "tasks":
+        click.echo(tabulate(listing.task_rows(data_home), headers=["task", "kind", "split", "metrics", "protocol", "data present"]))
+    else:
+        click.echo(tabulate(listing.protocol_rows(), headers=["protocol", "values"]))
+
+
+@cli.command()
+@click.option("--embedder", "-e", required=True, help="Embedder name or spec.")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help=".npz (keys <stem>.embedding, <stem>.frames) or .npy.")
+@click.option("--frames", is_flag=True, help="Also write per-frame embeddings (default: one mean vector per clip).")
+@_options
+def embed(embedder, files, output, frames, data_home, cache_dir, device, weights, jobs):
+    """Embed arbitrary audio files.
+
+    \b
+    Example:
+      bench embed --embedder mfcc a.wav b.mp3 -o embeddings.npz --frames
+    """
+    from benchmark.embed_files import embed_files
+
+    path = embed_files(embedder, files, output, frames=frames, weights=weights, device=device, cache_dir=cache_dir,
+                       jobs=jobs, progress=sys.stderr.isatty())
+    click.echo(f"Wrote {path}")
+
+
+@cli.group(cls=Group)
+def data() -> None:
+    """Check or download the datasets of tasks."""
+
+
+@data.command()
+@click.argument("task")
+@click.option("--data-home", type=click.Path(file_okay=False), help="Folder holding the datasets.")
+@click.option("--cache-dir", type=click.Path(file_okay=False), help="Cache folder (protocol files).")
+def check(task, data_home, cache_dir):
+    """Report clips found and missing, split sizes and protocol files; exit 1 when incomplete."""
+    from benchmark.datasets import check_task
+
+    report = check_task(task, data_home, cache_dir)
+    click.echo(report.format())
+    sys.exit(0 if report.ok else 1)
+
+
+@data.command()
+@click.argument("task")
+@click.option("--data-home", type=click.Path(file_okay=False), help="Folder holding the datasets.")
+def download(task, data_home):
+    """Download a task's data where a library can, or print the manual steps."""
+    from benchmark.datasets import download_task
+
+    click.echo(download_task(task, data_home))
+
+
+def main() -> None:
+    cli(prog_name="bench")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+"""``csv:PATH``: a user's own dataset described by a CSV file.
+
+Columns: ``path`` (relative to the CSV), ``label``, and either ``fold`` (k-fold; validation =
+next fold) or ``split`` (train / valid / test). ``;`` in labels makes the task multi-label.
+Numeric targets are regression only when declared: ``csv:PATH?kind=regression`` (several
+targets: ``;``-separated numbers). ``?kind=`` also forces multiclass or multilabel.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+from urllib.parse import parse_qs
+
+from benchmark.errors import BenchError, DataMissingError
+
+from .base import KINDS, Clip, Split, Task, kfold_splits
+
+METRICS = {"multiclass": ("accuracy",), "multilabel": ("roc_auc", "pr_auc"), "regression": ("r2",)}
+SPLIT_NAMES = {"train": "train", "training": "train", "valid": "valid", "validation": "valid",
+               "val": "valid", "test": "test"}
+
+
+class CsvTask(Task):
+    """A user's dataset from a CSV of path, label and fold or split."""
+
+    protocol = "coala"
+
+    def __init__(self, csv_path: str | Path, kind: str | None = None) -> None:
+        self.csv_path = Path(csv_path).expanduser().resolve()
+        if not self.csv_path.is_file():
+            raise DataMissingError(f"CSV task file not found: {self.csv_path}. Give csv:PATH to a CSV with "
+                                   "columns path, label and fold or split.")
+        if kind is not None and kind not in KINDS:
+            raise BenchError(f"Unknown kind '{kind}' in the csv task spec; use one of {', '.join(KINDS)}.")
+        self.name = f"csv:{self.csv_path.stem}"
+        self.dataset = self.csv_path.parent.name
+        self.split_description = "from the CSV"
+        self._declared_kind = kind
+        self._table = self._read()
+        self.kind = kind or ("multilabel" if self._table["label"].astype(str).str.contains(";").any() else "multiclass")
+        self.metrics = METRICS[self.kind]
+        targets = [self._target(v) for v in self._table["label"]]
+        if self.kind == "multiclass":
+            self.labels = tuple(sorted({str(t) for t in targets}))
+        elif self.kind == "multilabel":
+            self.labels = tuple(sorted({label for t in targets for label in t}))
+        else:
+            self.labels = tuple(f"target{i}" for i in range(len(targets[0])))
+
+    @classmethod
+    def from_spec(cls, spec: str, **kwargs: Any) -> "CsvTask":
+        path, _, query = spec.partition("?")
+        options = {k: v[-1] for k, v in parse_qs(query).items()}
+        return cls(path, kind=options.get("kind"))
+
+    def _read(self):
+        import pandas as pd
+
+        table = pd.read_csv(self.csv_path, dtype={"path": str, "label": str, "split": str})
+        missing = [c for c in ("path", "label") if c not in table.columns]
+        if missing or not ({"fold", "split"} & set(table.columns)):
+            raise BenchError(
+                f"{self.csv_path} has columns {list(table.columns)}; it needs 'path', 'label' and either "
+                "'fold' or 'split' (train/valid/test)."
+            )
+        if table["label"].isna().any():
+            rows = list(table.index[table["label"].isna()][:5] + 2)
+            raise BenchError(f"{self.csv_path}: empty label on line(s) {rows}. Fill them or remove the rows.")
+        if "split" in table.columns:
+            unknown = sorted(set(table["split"].str.lower()) - set(SPLIT_NAMES))
+            if unknown:
+                raise BenchError(f"{self.csv_path}: unknown split values {unknown}; use train, valid or test.")
+        return table
+
+    def _target(self, value: str) -> Any:
+        parts = [p.strip() for p in str(value).split(";") if p.strip()]
+        if self._declared_kind == "regression":
+            try:
+                return tuple(float(p) for p in parts)
+            except ValueError:
+                raise BenchError(f"{self.csv_path}: regression target '{value}' is not numeric.") from None
+        if self._declared_kind == "multiclass" or (self._declared_kind is None and len(parts) == 1 and ";" not in str(value)):
+            return str(value).strip()
+        return tuple(parts)
+
+    def root(self, data_home: Path, cache: Path | None = None) -> Path:
+        return self.csv_path.parent
+
+    def clips(self, root: Path) -> list[Clip]:
+        clips = []
+        for i, row in self._table.iterrows():
+            group = str(row["fold"]) if "fold" in row else SPLIT_NAMES[str(row["split"]).lower()]
+            clips.append(Clip(id=str(row["path"]), target=self._target(row["label"]),
+                              path=self.csv_path.parent / str(row["path"]), group=group))
+        return clips
+
+    def splits(self, clips: Sequence[Clip]) -> list[Split]:
+        if "fold" in self._table.columns:
+            return kfold_splits(clips)
+        by = {name: tuple(c.id for c in clips if c.group == name) for name in ("train", "valid", "test")}
+        if not by["train"] or not by["test"]:
+            raise BenchError(f"{self.csv_path}: the split column needs at least one train and one test row.")
+        return [Split("official", by["train"], by["valid"], by["test"])]
+
+    def describe(self) -> str:
+        return f"user dataset {self.csv_path}"
