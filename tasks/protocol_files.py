@@ -1,0 +1,138 @@
+"""Protocol files (split lists, selections, label matrices) shared by the dataset tasks.
+
+A protocol file is looked up, in order:
+
+1. in the dataset folder (and a few sub-folders named after the file's public repository);
+   such files are the user's own copy and are trusted as they are (e.g. the tiny split files
+   of the mirdata test fixtures);
+2. in the cache, ``<cache_dir>/protocol/<dataset>/<name>``, verified by sha256 where pinned;
+3. downloaded from its public address into the cache, verified by sha256 where pinned;
+4. otherwise a DataMissingError names the file, its address and where to put it.
+
+Also here: ``library_audio_paths``, which reads the clip -> audio path map of a mirdata/soundata
+index when the package has that index installed (offline they look only in their own folder).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from benchmark import config
+from benchmark.errors import BenchError, DataMissingError
+from benchmark.fetch import RemoteFile, resolve_file
+
+
+@dataclass(frozen=True)
+class ProtocolFile:
+    """A fixed public file. ``name`` is a relative path (kept in the cache under that path);
+    ``subdirs`` are the extra folders of the dataset folder where users tend to keep it."""
+
+    name: str
+    url: str
+    sha256: str | None = None
+    description: str = ""
+    subdirs: tuple[str, ...] = ()
+    #: other file names a user's copy may have (e.g. a renamed download)
+    aliases: tuple[str, ...] = ()
+
+    def remote(self) -> RemoteFile:
+        return RemoteFile(self.name, self.url, self.sha256, self.description)
+
+
+def cache_subdir(dataset: str, cache: Path | None = None) -> Path:
+    return Path(cache or config.cache_dir()) / "protocol" / dataset
+
+
+def _local_candidates(pf: ProtocolFile, root: Path) -> list[Path]:
+    dirs = [Path(root)] + [Path(root) / s for s in pf.subdirs]
+    names = (pf.name,) + pf.aliases
+    return [d / n for d in dirs for n in names]
+
+
+def locate(pf: ProtocolFile, root: Path, dataset: str, cache: Path | None = None) -> Path | None:
+    """Where the file is already present (dataset folder, then cache), without downloading."""
+    for candidate in _local_candidates(pf, root):
+        if candidate.is_file():
+            return candidate
+    cached = cache_subdir(dataset, cache) / pf.name
+    return cached if cached.is_file() else None
+
+
+def resolve(pf: ProtocolFile, root: Path, dataset: str, cache: Path | None = None,
+            allow_download: bool | None = None) -> Path:
+    """The file's path: dataset folder, cache (checksum-verified), else a verified download."""
+    for candidate in _local_candidates(pf, root):
+        if candidate.is_file():
+            return candidate  # the user's own copy: trusted, not checksummed
+    try:
+        return resolve_file(pf.remote(), [], cache_subdir(dataset, cache), allow_download=allow_download)
+    except DataMissingError as exc:
+        places = "\n  ".join(str(c) for c in _local_candidates(pf, root)[:3])
+        raise DataMissingError(f"{exc}\n  (or in the dataset folder, e.g.:\n  {places})") from None
+
+
+def report(files: Iterable[ProtocolFile], root: Path, dataset: str, cache: Path | None = None,
+           allow_download: bool | None = None) -> dict[str, str | None]:
+    """``{name: where found or None}``; fetches what is missing when downloads are allowed."""
+    out: dict[str, str | None] = {}
+    for pf in files:
+        try:
+            out[pf.name] = str(resolve(pf, root, dataset, cache, allow_download))
+        except BenchError:
+            out[pf.name] = None
+    return out
+
+
+def read_lines(path: Path) -> list[str]:
+    """Non-empty stripped lines of a text file."""
+    return [line.strip() for line in Path(path).read_text().splitlines() if line.strip()]
+
+
+def library_audio_paths(package: str, dataset_name: str, data_home: Path) -> dict[str, Path] | None:
+    """``{clip id: audio path}`` from the mirdata/soundata index of ``dataset_name`` when that
+    index is installed in the package; None when it is not (then the task parses the official
+    metadata itself). Never downloads."""
+    try:
+        module = __import__(f"{package}.datasets.{dataset_name}", fromlist=["INDEXES", "DEFAULT_INDEX"])
+        version = getattr(module, "DEFAULT_INDEX", None) or getattr(module, "INDEXES", {}).get("default")
+        index = module.INDEXES[version] if isinstance(version, str) and version in module.INDEXES else version
+        path = Path(index.get_path())
+        if not path.is_file():
+            return None
+        entries = json.loads(path.read_text())
+    except Exception:  # any packaging difference means: no usable index, parse the metadata
+        return None
+    items = entries.get("clips") or entries.get("tracks") or {}
+    out = {}
+    for clip_id, fields in items.items():
+        audio = fields.get("audio") if isinstance(fields, dict) else None
+        if audio and audio[0]:
+            out[clip_id] = Path(data_home) / audio[0]
+    return out or None
+
+
+def first_existing(paths: Sequence[Path]) -> Path:
+    """The first folder of ``paths`` that exists, else the first one (so messages name it)."""
+    for path in paths:
+        if Path(path).is_dir():
+            return Path(path)
+    return Path(paths[0])
+
+
+def library_download(package: str, dataset_name: str, data_home: Path, manual: str) -> str:
+    """Download with mirdata/soundata into ``data_home``; the message says what happened."""
+    if not config.downloads_allowed():
+        return f"Downloads are disabled (BENCH_OFFLINE).\n{manual}"
+    try:
+        import importlib
+
+        library = importlib.import_module(package)
+        Path(data_home).mkdir(parents=True, exist_ok=True)
+        library.initialize(dataset_name, data_home=str(data_home)).download()
+    except Exception as exc:  # network, disk or package errors: the user gets the manual steps
+        raise DataMissingError(
+            f"{package} could not download '{dataset_name}' into {data_home}: {type(exc).__name__}: {exc}\n{manual}"
+        ) from None
+    return f"Downloaded '{dataset_name}' into {data_home} with {package}."
