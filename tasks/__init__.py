@@ -10,6 +10,19 @@ from benchmark.registry import Registry
 BUILTINS: dict[str, Any] = {
     "demo": "tasks.synthetic:DemoTask",
     "us8k-tag": "tasks.us8k_tag:US8KTag",
+    "us8k": "tasks.us8k:UrbanSound8K",
+    "gtzan": "tasks.gtzan:GTZAN",
+    "nsynth": "tasks.nsynth:NSynth",
+    "nsynth-full": "tasks.nsynth:NSynthFull",
+    "fma-small": "tasks.fma:FMASmall",
+    "mtat": "tasks.mtat:MagnaTagATune",
+    "mtg-top50": "tasks.jamendo:MTGJamendo",
+    "mtg-genre": "tasks.jamendo:MTGGenre",
+    "mtg-instrument": "tasks.jamendo:MTGInstrument",
+    "mtg-moodtheme": "tasks.jamendo:MTGMoodTheme",
+    "emomusic": "tasks.emomusic:Emomusic",
+    "esc50": "tasks.esc50:ESC50",
+    "esc10": "tasks.esc50:ESC10",
 }
 
 
