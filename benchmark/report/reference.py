@@ -161,12 +161,17 @@ def paper_tables(paper: str) -> tuple[PaperTable, ...]:
     raise UnknownNameError(f"Unknown paper '{paper}'. Choose one of: {', '.join(sorted(PAPERS))}.{hint}")
 
 
-def reported_for(embedder: str, task: str, metric: str, published: list[Reported] | None = None) -> list[Reported]:
-    """Published values that correspond to one of our (embedder, task, metric) cells (for plots)."""
+def reported_for(
+    embedder: str, task: str, metric: str, published: list[Reported] | None = None, protocol: str | None = None
+) -> list[Reported]:
+    """Published values that correspond to one of our (embedder, task, metric) cells under the
+    paper's protocol (for plots)."""
     found: list[Reported] = []
     rows = published if published is not None else load_published()
     for tables in PAPERS.values():
         for table in tables:
+            if protocol is not None and table.protocol != protocol:
+                continue
             for column in table.columns:
                 if column.metric != metric or task not in column.our_tasks:
                     continue

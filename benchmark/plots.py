@@ -1,0 +1,147 @@
+"""Figures from the results store (matplotlib, no display needed).
+
+* ``bars``: per task, the headline metric of each embedder with its 95% CI, the papers' reported
+  value of the same system marked beside it;
+* ``heatmap``: embedders x tasks, headline metric;
+* ``dim`` / ``throughput``: the headline score against the embedding dimension or the extraction
+  throughput (clips per second), one colour per task.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from matplotlib.figure import Figure  # the object API: no pyplot, no global backend state
+from matplotlib.ticker import NullFormatter, ScalarFormatter
+
+from .errors import BenchError
+from .report import records as rec
+from .report.reference import load_published, reported_for
+from .results import safe_name
+
+KINDS = ("bars", "heatmap", "dim", "throughput")
+FORMATS = ("png", "svg")
+
+
+def entries(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One point per finished (task, embedder, protocol): headline mean and 95% CI (fractions)."""
+    out = []
+    cells = {k: r for k, r in rec.index(records).items() if r.get("status") == "complete"}
+    # an embedder run under several protocols is labelled "name [protocol]" everywhere
+    protocols: dict[str, set[str]] = {}
+    for _, emb, proto in cells:
+        protocols.setdefault(emb, set()).add(proto)
+    for (task, emb, proto), record in sorted(cells.items()):
+        metric = rec.headline_metric(record)
+        values = rec.metric_values(record, metric) if metric else None
+        if not values:
+            continue
+        mean, std, n = values["mean"], values["std"], max(values["n_seeds"], 1)
+        low, high = values["ci95"] or (mean - 1.96 * std / math.sqrt(n), mean + 1.96 * std / math.sqrt(n))
+        out.append({
+            "task": task, "embedder": emb, "protocol": proto, "metric": metric, "mean": mean, "low": low, "high": high,
+            "label": emb if len(protocols[emb]) == 1 else f"{emb} [{proto}]",
+            "dim": (record.get("embedder") or {}).get("dim"),
+            "clips_per_s": (record.get("timings") or {}).get("extract_clips_per_s"),
+        })
+    return out
+
+
+def _save(fig: Figure, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # fixed metadata so the same results give the same file
+    meta = {"Date": None} if path.suffix == ".svg" else {"Software": None}
+    fig.savefig(path, bbox_inches="tight", dpi=100, metadata=meta)
+    return path
+
+
+def task_bars(points: list[dict[str, Any]], task: str, path: Path) -> Path:
+    """Bars with 95% CIs for one task; a red diamond where a paper reported the same system."""
+    points = sorted((p for p in points if p["task"] == task), key=lambda p: -p["mean"])
+    published = load_published()
+    fig = Figure(figsize=(max(4.0, 0.7 * len(points) + 2), 3.6))
+    ax = fig.add_subplot()
+    xs = range(len(points))
+    means = [100 * p["mean"] for p in points]
+    errors = [[100 * (p["mean"] - p["low"]) for p in points], [100 * (p["high"] - p["mean"]) for p in points]]
+    ax.bar(xs, means, yerr=errors, capsize=4, color="#4c78a8", label="ours (95% CI)")
+    labelled = False
+    for x, p in zip(xs, points):
+        for rep in reported_for(p["embedder"], task, p["metric"], published, protocol=p["protocol"]):
+            ax.plot([x], [rep.value], marker="D", color="#d62728", linestyle="none",
+                    label=None if labelled else "reported")
+            labelled = True
+    ax.set_xticks(list(xs), [p["label"] for p in points], rotation=30, ha="right")
+    metric = points[0]["metric"] if points else ""
+    ax.set_ylabel(f"{metric} (%)")
+    ax.set_title(task)
+    ax.legend(loc="lower right", fontsize="small")
+    return _save(fig, path)
+
+
+def heatmap(points: list[dict[str, Any]], path: Path) -> Path:
+    tasks = sorted({p["task"] for p in points})
+    labels = sorted({p["label"] for p in points})
+    grid = [[math.nan] * len(tasks) for _ in labels]
+    for p in points:
+        grid[labels.index(p["label"])][tasks.index(p["task"])] = 100 * p["mean"]
+    fig = Figure(figsize=(1.3 * len(tasks) + 3, 0.45 * len(labels) + 1.8))
+    ax = fig.add_subplot()
+    image = ax.imshow(grid, cmap="viridis", aspect="auto")
+    ax.set_xticks(range(len(tasks)), tasks, rotation=30, ha="right")
+    ax.set_yticks(range(len(labels)), labels)
+    for i, row in enumerate(grid):
+        for j, value in enumerate(row):
+            text = "not run" if math.isnan(value) else f"{value:.1f}"
+            light = value == value and image.norm(value) > 0.6  # dark text on the bright end of viridis
+            color = "gray" if value != value else "black" if light else "white"
+            ax.text(j, i, text, ha="center", va="center", fontsize="small", color=color)
+    fig.colorbar(image, ax=ax, label="headline metric (%)")
+    ax.set_title("Headline metric per task")
+    return _save(fig, path)
+
+
+def scatter(points: list[dict[str, Any]], x_key: str, path: Path) -> Path:
+    """Score against embedding dimension (``dim``) or extraction throughput (``clips_per_s``)."""
+    fig = Figure(figsize=(6, 4))
+    ax = fig.add_subplot()
+    usable = [p for p in points if isinstance(p.get(x_key), (int, float)) and p[x_key] > 0]
+    for task in sorted({p["task"] for p in usable}):
+        mine = [p for p in usable if p["task"] == task]
+        ax.scatter([p[x_key] for p in mine], [100 * p["mean"] for p in mine], label=task)
+        for p in mine:
+            ax.annotate(p["label"], (p[x_key], 100 * p["mean"]), fontsize="x-small", xytext=(3, 3), textcoords="offset points")
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(ScalarFormatter())  # 128, 1152 rather than 10^2 ticks
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel("embedding dimension" if x_key == "dim" else "extraction throughput (clips/s)")
+    ax.set_ylabel("headline metric (%)")
+    ax.set_title("Score vs " + ("dimension" if x_key == "dim" else "throughput"))
+    if usable:
+        ax.legend(fontsize="small")
+    return _save(fig, path)
+
+
+def write_plots(results_dir: str | Path, out_dir: str | Path, fmt: str = "png", kind: str = "all") -> list[Path]:
+    """Write the figures of ``kind`` (bars, heatmap, dim, throughput or all) into ``out_dir``."""
+    fmt, kind = fmt.lower(), kind.lower()
+    if fmt not in FORMATS:
+        raise BenchError(f"Unknown figure format '{fmt}'. Choose one of: {', '.join(FORMATS)}.")
+    if kind != "all" and kind not in KINDS:
+        raise BenchError(f"Unknown plot kind '{kind}'. Choose one of: all, {', '.join(KINDS)}.")
+    points = entries(rec.load_records(results_dir))
+    if not points:
+        raise BenchError(f"No finished runs in {results_dir}: nothing to plot. Run one first, e.g. "
+                         "`bench run --embedder mfcc --task demo`.")
+    out, written = Path(out_dir), []
+    wanted = KINDS if kind == "all" else (kind,)
+    if "bars" in wanted:
+        written += [task_bars(points, t, out / f"bars-{safe_name(t)}.{fmt}") for t in sorted({p["task"] for p in points})]
+    if "heatmap" in wanted:
+        written.append(heatmap(points, out / f"heatmap.{fmt}"))
+    if "dim" in wanted:
+        written.append(scatter(points, "dim", out / f"score-vs-dim.{fmt}"))
+    if "throughput" in wanted:
+        written.append(scatter(points, "clips_per_s", out / f"score-vs-throughput.{fmt}"))
+    return written
