@@ -139,6 +139,93 @@ def download(task, data_home):
     click.echo(download_task(task, data_home))
 
 
+@cli.command(name="check-embedder")
+@click.argument("embedder")
+@click.option("--weights", type=click.Path(dir_okay=False), default=None, help="Checkpoint file for the embedder.")
+@click.option("--device", default=None, help="torch device (default: cuda when present, else cpu).")
+def check_embedder(embedder, weights, device):
+    """Run an embedder on generated 0.1/1/10/30 s audio: shape, dim, dtype, determinism, NaN/inf, speed.
+
+    \b
+    Example:
+      bench check-embedder path/to/my_model.py:MyEmbedder
+    """
+    from benchmark.check import check_embedder as run_checks
+
+    report = run_checks(embedder, weights=weights, device=device)
+    click.echo(report.format())
+    sys.exit(0 if report.ok else 1)
+
+
+@cli.command()
+@click.option("--paper", type=click.Choice(["coala", "contextual", "mulap", "mulap-1", "mulap-2"]), default=None,
+              help="Lay the table out as the paper's, with its published numbers as 'reported' rows.")
+@click.option("--format", "-f", "fmt", type=click.Choice(["markdown", "latex", "csv", "json", "html"]),
+              default="markdown", show_default=True, help="latex is a standalone document (booktabs).")
+@click.option("--task", "-t", "tasks", multiple=True, help="Only these tasks (repeat the option).")
+@click.option("--embedder", "-e", "embedders", multiple=True, help="Only these embedders (repeat the option).")
+@click.option("--all-metrics", is_flag=True, help="One column per metric instead of the headline metric only.")
+@click.option("--results-dir", type=click.Path(file_okay=False), help="Folder of run records (default: $BENCH_RESULTS_DIR or ./results).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write to this file instead of the terminal.")
+def table(paper, fmt, tasks, embedders, all_metrics, results_dir, output):
+    """Leaderboard from the run records: mean ± std (seeds), best in bold, average and rank.
+
+    \b
+    Examples:
+      bench table
+      bench table --task us8k --task gtzan --embedder mfcc --embedder coala
+      bench table --paper contextual --format latex -o table1.tex
+    """
+    from benchmark.config import results_dir as default_results_dir
+    from benchmark.report import render_table
+
+    text = render_table(default_results_dir(results_dir), fmt, tasks=tasks, embedders=embedders, paper=paper,
+                        all_metrics=all_metrics)
+    if output:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        click.echo(f"Wrote {output}")
+    else:
+        click.echo(text, nl=False)
+
+
+@cli.command()
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="Folder of the site.")
+@click.option("--results-dir", type=click.Path(file_okay=False), help="Folder of run records (default: $BENCH_RESULTS_DIR or ./results).")
+def report(output, results_dir):
+    """Write a static HTML site: every table and figure, per-task pages, run details. No server needed.
+
+    \b
+    Example:
+      bench report -o site && xdg-open site/index.html
+    """
+    from benchmark.config import results_dir as default_results_dir
+    from benchmark.report import write_site
+
+    click.echo(f"Wrote {write_site(default_results_dir(results_dir), output)}")
+
+
+@cli.command()
+@click.option("-o", "--output", type=click.Path(file_okay=False), default=None, help="Folder of the figures (default: <results-dir>/figures).")
+@click.option("--format", "-f", "fmt", type=click.Choice(["png", "svg"]), default="png", show_default=True)
+@click.option("--kind", "-k", type=click.Choice(["all", "bars", "heatmap", "dim", "throughput"]), default="all", show_default=True,
+              help="bars: per task with 95% CIs and reported values; heatmap: embedders x tasks; dim/throughput: score against them.")
+@click.option("--results-dir", type=click.Path(file_okay=False), help="Folder of run records (default: $BENCH_RESULTS_DIR or ./results).")
+def plot(output, fmt, kind, results_dir):
+    """Figures of the results (matplotlib).
+
+    \b
+    Example:
+      bench plot --kind bars --format svg -o figures
+    """
+    from benchmark.config import results_dir as default_results_dir
+    from benchmark.plots import write_plots
+
+    root = default_results_dir(results_dir)
+    for path in write_plots(root, output or root / "figures", fmt=fmt, kind=kind):
+        click.echo(f"Wrote {path}")
+
+
 def main() -> None:
     cli(prog_name="bench")
 
