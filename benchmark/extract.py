@@ -51,8 +51,7 @@ def _inputs(embedder: Any, clips: Sequence[Any], jobs: int) -> Iterator[tuple[An
             except AudioError as exc:
                 yield clip, None, exc
         return
-    context = multiprocessing.get_context("spawn")  # forking a process with torch threads is unsafe
-    with futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+    with futures.ProcessPoolExecutor(max_workers=jobs, mp_context=_pool_context()) as pool:
         pending: collections.deque = collections.deque()
         queue = iter(clips)
         for clip in queue:
@@ -68,6 +67,21 @@ def _inputs(embedder: Any, clips: Sequence[Any], jobs: int) -> Iterator[tuple[An
                 yield clip, future.result(), None
             except AudioError as exc:
                 yield clip, None, exc
+
+
+def _pool_context() -> multiprocessing.context.BaseContext:
+    """Fork (workers start at once, decoders already imported) unless CUDA is live in this
+    process, which a forked child must not inherit."""
+    import librosa  # noqa: F401  imported before forking so that workers need not
+
+    try:
+        import torch
+
+        cuda_live = torch.cuda.is_initialized()
+    except ImportError:  # pragma: no cover
+        cuda_live = False
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods and not cuda_live else "spawn")
 
 
 def validate_output(embedder: Any, batch: Sequence[Any], outputs: Any) -> list[np.ndarray]:
@@ -111,6 +125,7 @@ def extract(
     """Embed every clip not yet in ``store``. An AudioError stops the run (after saving what is
     done) unless ``skip_errors``, which records the failed ids in the report instead."""
     report = ExtractReport(n_clips=len(clips))
+    store.refresh()  # another process may have added shards since the store was opened
     todo = store.missing(clips)
     report.n_cached = len(clips) - len(todo)
     if not todo:

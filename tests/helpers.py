@@ -1,0 +1,33 @@
+"""Small builders shared by the foundation tests."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import soundfile
+
+
+def tone(seconds: float = 1.0, sr: int = 22000, freq: float = 440.0, noise: float = 0.05, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * sr)) / sr
+    return (0.5 * np.sin(2 * np.pi * freq * t) + noise * rng.standard_normal(t.size)).astype(np.float32)
+
+
+def write_wav(path: Path, samples: np.ndarray, sr: int = 22000, **kwargs) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    soundfile.write(path, samples, sr, **kwargs)
+    return path
+
+
+def write_csv_dataset(folder: Path, n_per_class: int = 8, classes=("low", "high"), column: str = "fold") -> Path:
+    """A tiny CSV task: tones of two pitch classes, 4 folds or a train/valid/test split."""
+    rows = ["path,label," + column]
+    for c, label in enumerate(classes):
+        for i in range(n_per_class):
+            rel = f"audio/{label}_{i}.wav"
+            write_wav(folder / rel, tone(0.5, freq=(300 if c == 0 else 2000) * (1 + 0.05 * i), seed=i))
+            group = str(i % 4 + 1) if column == "fold" else ("train" if i < n_per_class - 3 else "valid" if i == n_per_class - 3 else "test")
+            rows.append(f"{rel},{label},{group}")
+    csv = folder / "data.csv"
+    csv.write_text("\n".join(rows) + "\n")
+    return csv
