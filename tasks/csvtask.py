@@ -35,7 +35,6 @@ class CsvTask(Task):
         self.name = f"csv:{self.csv_path.stem}"
         self.dataset = self.csv_path.parent.name
         self.split_description = "from the CSV"
-        self._declared_kind = kind
         self._table = self._read()
         self.kind = kind or ("multilabel" if self._table["label"].astype(str).str.contains(";").any() else "multiclass")
         self.metrics = METRICS[self.kind]
@@ -74,14 +73,14 @@ class CsvTask(Task):
 
     def _target(self, value: str) -> Any:
         parts = [p.strip() for p in str(value).split(";") if p.strip()]
-        if self._declared_kind == "regression":
+        if self.kind == "regression":
             try:
                 return tuple(float(p) for p in parts)
             except ValueError:
                 raise BenchError(f"{self.csv_path}: regression target '{value}' is not numeric.") from None
-        if self._declared_kind == "multiclass" or (self._declared_kind is None and len(parts) == 1 and ";" not in str(value)):
-            return str(value).strip()
-        return tuple(parts)
+        if self.kind == "multilabel":
+            return tuple(parts)
+        return str(value).strip()
 
     def root(self, data_home: Path, cache: Path | None = None) -> Path:
         return self.csv_path.parent
