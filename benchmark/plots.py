@@ -12,6 +12,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from matplotlib import rc_context
 from matplotlib.figure import Figure  # the object API: no pyplot, no global backend state
 from matplotlib.ticker import NullFormatter, ScalarFormatter
 
@@ -52,7 +53,8 @@ def _save(fig: Figure, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     # fixed metadata so the same results give the same file
     meta = {"Date": None} if path.suffix == ".svg" else {"Software": None}
-    fig.savefig(path, bbox_inches="tight", dpi=100, metadata=meta)
+    with rc_context({"svg.hashsalt": "bench"}):  # stable SVG ids
+        fig.savefig(path, bbox_inches="tight", dpi=100, metadata=meta)
     return path
 
 
