@@ -29,6 +29,7 @@ HOP = 512
 N_MELS = 96
 PATCH = 96
 EPS = float(np.finfo(np.float32).eps)
+FFT_BLOCK = 4096  # STFT frames per FFT call
 
 SCALER_PATH = "coala/scaler_top_1000.pkl"
 SCALER_URL = "https://github.com/xavierfav/coala/raw/master/scaler_top_1000.pkl"
@@ -53,30 +54,30 @@ def pad_clip(samples: np.ndarray) -> np.ndarray:
 
 
 @lru_cache(maxsize=1)
-def _window_and_mel() -> tuple[torch.Tensor, torch.Tensor]:
+def _window_and_mel() -> tuple[np.ndarray, torch.Tensor]:
     import librosa
 
     window = librosa.filters.get_window("hann", N_FFT, fftbins=True)  # float64, as librosa keeps it
     mel = librosa.filters.mel(sr=SAMPLE_RATE, n_fft=N_FFT, n_mels=N_MELS).astype(np.float32)
-    return torch.from_numpy(window), torch.from_numpy(mel)
+    return window, torch.from_numpy(mel)
 
 
 def log_mel(waveforms: Sequence[np.ndarray]) -> list[np.ndarray]:
     """(96, n_frames) float32 log-mel spectrogram of each waveform, after :func:`pad_clip`."""
-    clips = [pad_clip(w) for w in waveforms]
-    # deviation (b): centre with reflect padding, as librosa 0.7 did
-    frames = [
-        np.lib.stride_tricks.sliding_window_view(np.pad(c, N_FFT // 2, mode="reflect"), N_FFT)[::HOP]
-        for c in clips
-    ]
-    counts = [f.shape[0] for f in frames]
     window, mel = _window_and_mel()
-    stacked = torch.from_numpy(np.concatenate(frames, axis=0))
-    # librosa multiplies float32 frames by a float64 window, so the FFT runs in float64 and the
-    # result is stored as complex64; doing the same keeps us at librosa's rounding
-    magnitude = torch.fft.rfft(stacked * window, dim=-1).to(torch.complex64).abs()  # power 1
-    spec = torch.log(mel @ magnitude.T + EPS)  # (96, total frames)
-    return [s.numpy() for s in torch.split(spec, counts, dim=1)]
+    magnitudes = []
+    for clip in map(pad_clip, waveforms):
+        # deviation (b): centre with reflect padding, as librosa 0.7 did
+        frames = np.lib.stride_tricks.sliding_window_view(np.pad(clip, N_FFT // 2, mode="reflect"), N_FFT)[::HOP]
+        for start in range(0, len(frames), FFT_BLOCK):  # bounds the float64 temporaries on long clips
+            # librosa multiplies float32 frames by a float64 window, so the FFT runs in float64 and
+            # the result is stored as complex64; doing the same keeps us at librosa's rounding
+            block = torch.from_numpy(frames[start : start + FFT_BLOCK] * window)
+            magnitudes.append(torch.fft.rfft(block, dim=-1).to(torch.complex64).abs())  # power 1
+    stacked = torch.cat(magnitudes)
+    spec = torch.log(mel @ stacked.T + EPS)  # one mel product for the whole batch: (96, total frames)
+    sizes = [1 + max(len(w), PAD_SAMPLES) // HOP for w in waveforms]
+    return [s.numpy() for s in torch.split(spec, sizes, dim=1)]
 
 
 class Scaler:
