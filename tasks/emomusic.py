@@ -20,8 +20,8 @@ import numpy as np
 
 from benchmark.errors import DataMissingError
 
-from .base import Clip, Split, Task
-from .protocol_files import ProtocolFile, report, resolve
+from .base import Clip, Split
+from .protocol_files import ProtocolFile, ProtocolFilesTask
 
 SPLIT_FILE = ProtocolFile(
     "emomusic.json.gz", "https://raw.githubusercontent.com/p-lambda/jukemir/main/metadata/emomusic.json.gz",
@@ -49,7 +49,7 @@ def zscore_with_dev(rows: Sequence[tuple[str, str, float, float]]) -> np.ndarray
     return (values - values[dev].mean(axis=0)) / values[dev].std(axis=0)
 
 
-class Emomusic(Task):
+class Emomusic(ProtocolFilesTask):
     """Emomusic: arousal and valence regression, jukemir split 504/115/125."""
 
     name = "emomusic"
@@ -68,16 +68,13 @@ class Emomusic(Task):
         "The split file is fetched on first use, or can be put in <data-home>/emomusic/."
     )
 
-    def __init__(self, cache: str | None = None) -> None:
-        self.cache = Path(cache) if cache else None
-
-    def protocol_files(self, root: Path, cache: Path | None = None) -> dict[str, str | None]:
-        return report([SPLIT_FILE], Path(root), self.dataset, cache or self.cache)
+    def needed_files(self) -> list[ProtocolFile]:
+        return [SPLIT_FILE]
 
     def clips(self, root: Path) -> list[Clip]:
         root = Path(root)
         self.require_root(root)
-        rows = read_split(resolve(SPLIT_FILE, root, self.dataset, self.cache))
+        rows = read_split(self.protocol_path(SPLIT_FILE, root))
         unknown = {r[1] for r in rows} - set(SPLITS)
         if unknown:
             raise DataMissingError(f"{SPLIT_FILE.name}: unknown split names {sorted(unknown)}; replace it "

@@ -13,9 +13,9 @@ from typing import Sequence
 
 from benchmark.errors import DataMissingError
 
-from .base import Clip, Split, Task
-from .protocol_files import (ProtocolFile, first_existing, library_audio_paths, library_download,
-                             read_lines, resolve)
+from .base import Clip, Split
+from .protocol_files import (ProtocolFile, ProtocolFilesTask, first_existing, library_audio_paths,
+                             library_download, read_lines)
 
 LABELS = ("blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock")
 _BASE = "https://raw.githubusercontent.com/jongpillee/music_dataset_split/master/GTZAN_split/"
@@ -32,7 +32,7 @@ SPLIT_FILES = {
 }
 
 
-class GTZAN(Task):
+class GTZAN(ProtocolFilesTask):
     """GTZAN: 10 music genres, fault-filtered split 443/197/290."""
 
     name = "gtzan"
@@ -50,13 +50,8 @@ class GTZAN(Task):
         "and put it so that <data-home>/gtzan_genre/gtzan_genre/genres/<genre>/<genre>.000NN.wav exist."
     )
 
-    def __init__(self, cache: str | None = None) -> None:
-        self.cache = Path(cache) if cache else None
-
-    def protocol_files(self, root: Path, cache: Path | None = None) -> dict[str, str | None]:
-        from .protocol_files import report
-
-        return report(SPLIT_FILES.values(), Path(root), self.dataset, cache or self.cache)
+    def needed_files(self) -> list[ProtocolFile]:
+        return list(SPLIT_FILES.values())
 
     def clips(self, root: Path) -> list[Clip]:
         root = Path(root)
@@ -66,7 +61,7 @@ class GTZAN(Task):
         indexed = library_audio_paths("mirdata", "gtzan_genre", root) or {}
         clips = []
         for split, pf in SPLIT_FILES.items():
-            for entry in read_lines(resolve(pf, root, self.dataset, self.cache)):
+            for entry in read_lines(self.protocol_path(pf, root)):
                 genre, filename = entry.split("/")[-2:]
                 if genre not in LABELS:
                     raise DataMissingError(f"{pf.name}: unexpected entry '{entry}' (genre '{genre}'); "

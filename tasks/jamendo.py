@@ -16,8 +16,8 @@ from typing import Sequence
 
 from benchmark.errors import DataMissingError
 
-from .base import Clip, Split, Task
-from .protocol_files import ProtocolFile, first_existing, library_download, read_lines, report, resolve
+from .base import Clip, Split
+from .protocol_files import ProtocolFile, ProtocolFilesTask, first_existing, library_download, read_lines
 
 _BASE = "https://raw.githubusercontent.com/MTG/mtg-jamendo-dataset/master/data/"
 _SHA = {
@@ -65,7 +65,7 @@ def read_tsv(path: Path) -> list[tuple[str, str, tuple[str, ...]]]:
     return rows
 
 
-class MTGJamendo(Task):
+class MTGJamendo(ProtocolFilesTask):
     """MTG-Jamendo top-50 tags, split-0."""
 
     name = "mtg-top50"
@@ -82,21 +82,18 @@ class MTGJamendo(Task):
     restrict_to: ProtocolFile | None = None
 
     def __init__(self, cache: str | None = None) -> None:
-        self.cache = Path(cache) if cache else None
+        super().__init__(cache)
         self.labels = ()
 
-    def root(self, data_home: Path) -> Path:
+    def root(self, data_home: Path, cache: Path | None = None) -> Path:
         """``<data_home>/mtg_jamendo``, or mirdata's folder name when only that one exists."""
+        default = super().root(data_home, cache)
         mirdata_name = Path(data_home) / "mtg_jamendo_autotagging_moodtheme"
-        default = Path(data_home) / self.dataset
         return mirdata_name if not default.is_dir() and mirdata_name.is_dir() else default
 
-    def _files(self) -> list[ProtocolFile]:
+    def needed_files(self) -> list[ProtocolFile]:
         files = [split_file(self.subset, s) for s in SPLITS]
         return files + ([self.restrict_to] if self.restrict_to else [])
-
-    def protocol_files(self, root: Path, cache: Path | None = None) -> dict[str, str | None]:
-        return report(self._files(), Path(root), self.dataset, cache or self.cache)
 
     def clips(self, root: Path) -> list[Clip]:
         root = Path(root)
@@ -104,11 +101,11 @@ class MTGJamendo(Task):
         audio = first_existing([root / "audios", root / "audio", root / "raw_30s" / "audio", root])
         allowed = None
         if self.restrict_to is not None:
-            allowed = set(read_lines(resolve(self.restrict_to, root, self.dataset, self.cache)))
+            allowed = set(read_lines(self.protocol_path(self.restrict_to, root)))
         clips, tags_seen = [], set()
         low = None  # full-quality or .low.mp3 files, decided on the first clip
         for split, group in SPLITS.items():
-            for track, rel, tags in read_tsv(resolve(split_file(self.subset, split), root, self.dataset, self.cache)):
+            for track, rel, tags in read_tsv(self.protocol_path(split_file(self.subset, split), root)):
                 if allowed is not None:
                     tags = tuple(t for t in tags if t in allowed)
                 path = audio / rel

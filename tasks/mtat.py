@@ -17,8 +17,8 @@ import numpy as np
 
 from benchmark.errors import DataMissingError
 
-from .base import Clip, Split, Task
-from .protocol_files import ProtocolFile, report, resolve
+from .base import Clip, Split
+from .protocol_files import ProtocolFile, ProtocolFilesTask
 
 TOP50 = (  # column order of y_*_pub.npy
     "guitar", "classical", "slow", "techno", "strings", "drums", "electronic", "rock", "fast", "piano",
@@ -52,7 +52,7 @@ def read_list(path: Path) -> list[str]:
         return list(pickle.load(handle, encoding="latin1"))  # written by Python 2
 
 
-class MagnaTagATune(Task):
+class MagnaTagATune(ProtocolFilesTask):
     """MagnaTagATune: top-50 tags, J. Lee's split 15244/1529/4332."""
 
     name = "mtat"
@@ -71,11 +71,8 @@ class MagnaTagATune(Task):
         "<data-home>/magnatagatune/0/<clip>.mp3 … f/<clip>.mp3 exist."
     )
 
-    def __init__(self, cache: str | None = None) -> None:
-        self.cache = Path(cache) if cache else None
-
-    def protocol_files(self, root: Path, cache: Path | None = None) -> dict[str, str | None]:
-        return report([*LISTS.values(), *MATRICES.values()], Path(root), self.dataset, cache or self.cache)
+    def needed_files(self) -> list[ProtocolFile]:
+        return [*LISTS.values(), *MATRICES.values()]
 
     def clips(self, root: Path) -> list[Clip]:
         root = Path(root)
@@ -83,8 +80,8 @@ class MagnaTagATune(Task):
         audio = root / "mp3" if (root / "mp3").is_dir() else root
         clips = []
         for split in SPLITS:
-            entries = read_list(resolve(LISTS[split], root, self.dataset, self.cache))
-            matrix = np.load(resolve(MATRICES[split], root, self.dataset, self.cache))
+            entries = read_list(self.protocol_path(LISTS[split], root))
+            matrix = np.load(self.protocol_path(MATRICES[split], root))
             if matrix.shape != (len(entries), len(TOP50)):
                 raise DataMissingError(
                     f"MagnaTagATune {split}: {len(entries)} clips in {LISTS[split].name} but a label matrix "

@@ -17,8 +17,8 @@ from typing import Sequence
 
 from benchmark.errors import DataMissingError
 
-from .base import Clip, Split, Task
-from .protocol_files import ProtocolFile, report, resolve
+from .base import Clip, Split
+from .protocol_files import ProtocolFile, ProtocolFilesTask
 
 FAMILIES = ("bass", "brass", "flute", "guitar", "keyboard", "mallet", "organ", "reed", "string",
             "synth_lead", "vocal")  # instrument_family index order
@@ -54,10 +54,10 @@ def family_of(note: str, fields: dict) -> str:
 def split_clips(root: Path, split: str, task: str) -> list[Clip]:
     audio = Path(root) / f"nsynth-{split}" / "audio"
     return [Clip(id=note, target=family_of(note, fields), path=audio / f"{note}.wav", group=split)
-            for note, fields in sorted(read_examples(root, split, task).items())]
+            for note, fields in read_examples(root, split, task).items()]  # file order
 
 
-class NSynth(Task):
+class NSynth(ProtocolFilesTask):
     """NSynth instrument family: the COALA 20,000-note training subset, tested on nsynth-test."""
 
     name = "nsynth"
@@ -72,15 +72,12 @@ class NSynth(Task):
     expected_splits = {"official": (20000, 0, 4096)}
     download_help = DOWNLOAD_HELP
 
-    def __init__(self, cache: str | None = None) -> None:
-        self.cache = Path(cache) if cache else None
-
-    def protocol_files(self, root: Path, cache: Path | None = None) -> dict[str, str | None]:
-        return report([SELECTION], Path(root), self.dataset, cache or self.cache)
+    def needed_files(self) -> list[ProtocolFile]:
+        return [SELECTION]
 
     def clips(self, root: Path) -> list[Clip]:
         self.require_root(Path(root))
-        with open(resolve(SELECTION, Path(root), self.dataset, self.cache)) as handle:
+        with open(self.protocol_path(SELECTION, root)) as handle:
             selection = json.load(handle)
         audio = Path(root) / "nsynth-train" / "audio"
         train = [Clip(id=note, target=family, path=audio / f"{note}.wav", group="train")
@@ -102,8 +99,8 @@ class NSynthFull(NSynth):
     expected_clips = 289205 + 12678 + 4096
     expected_splits = {"official": (289205, 12678, 4096)}
 
-    def protocol_files(self, root: Path, cache: Path | None = None) -> dict[str, str | None]:
-        return {}
+    def needed_files(self) -> list[ProtocolFile]:
+        return []
 
     def clips(self, root: Path) -> list[Clip]:
         self.require_root(Path(root))

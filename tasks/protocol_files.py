@@ -23,6 +23,8 @@ from benchmark import config
 from benchmark.errors import BenchError, DataMissingError
 from benchmark.fetch import RemoteFile, resolve_file
 
+from .base import Task
+
 
 @dataclass(frozen=True)
 class ProtocolFile:
@@ -83,6 +85,30 @@ def report(files: Iterable[ProtocolFile], root: Path, dataset: str, cache: Path 
         except BenchError:
             out[pf.name] = None
     return out
+
+
+class ProtocolFilesTask(Task):
+    """A task that needs protocol files. It remembers the cache folder it is given (by ``root`` or
+    ``protocol_files``), so ``clips`` finds the files where ``bench data check`` reported them."""
+
+    def __init__(self, cache: str | None = None) -> None:
+        self.cache = Path(cache) if cache else None
+
+    def needed_files(self) -> list[ProtocolFile]:
+        return []
+
+    def root(self, data_home: Path, cache: Path | None = None) -> Path:
+        if cache is not None:
+            self.cache = Path(cache)
+        return Path(data_home) / self.dataset
+
+    def protocol_files(self, root: Path, cache: Path | None = None) -> dict[str, str | None]:
+        if cache is not None:
+            self.cache = Path(cache)
+        return report(self.needed_files(), Path(root), self.dataset, self.cache)
+
+    def protocol_path(self, pf: ProtocolFile, root: Path) -> Path:
+        return resolve(pf, Path(root), self.dataset, self.cache)
 
 
 def read_lines(path: Path) -> list[str]:
