@@ -32,6 +32,7 @@ class Variant:
     layout: str  # "coala" (AudioEncoder), "w2v" (AudioEncoder + LayerNorm) or "cnn" (CNN baseline)
     checkpoint: str  # path relative to the public saved_models/ folder
     projection: int = Z_DIM  # width of fc_audio in the checkpoint (not used for the embedding)
+    about: str = ""
 
     @property
     def url(self) -> str:
@@ -42,20 +43,21 @@ class Variant:
         return ("ae-w2v-attention/" if self.layout == "w2v" else "coala/") + self.checkpoint
 
 
-def _w2v(folder: str, projection: int) -> Variant:
-    return Variant("w2v", f"{folder}/audio_encoder_epoch_200.pt", projection)
+def _w2v(folder: str, projection: int, aggregation: str) -> Variant:
+    about = f"Contextual-tag audio encoder ({projection}-d w2v, {aggregation})"
+    return Variant("w2v", f"{folder}/audio_encoder_epoch_200.pt", projection, about)
 
 
 VARIANTS: dict[str, Variant] = {
-    "coala": Variant("coala", "dual_ae_c/audio_encoder_epoch_200.pt"),
-    "coala-ec": Variant("coala", "dual_e_c/audio_encoder_epoch_200.pt"),
-    "coala-cnn": Variant("cnn", "cnn/audio_encoder_epoch_20.pt"),
-    "w2v-128-mean": _w2v("ae_w2v_128_mean_c", 128),
-    "w2v-128-1h": _w2v("ae_w2v_128_selfatt_c_1h", 128),
-    "w2v-128-4h": _w2v("ae_w2v_128_selfatt_c_4h", 128),
-    "w2v-1152-mean": _w2v("ae_w2v_mean_c", Z_DIM),
-    "w2v-1152-1h": _w2v("ae_w2v_selfatt_c_1h", Z_DIM),
-    "w2v-1152-4h": _w2v("ae_w2v_selfatt_c_4h", Z_DIM),
+    "coala": Variant("coala", "dual_ae_c/audio_encoder_epoch_200.pt", about="COALA AE-C audio encoder"),
+    "coala-ec": Variant("coala", "dual_e_c/audio_encoder_epoch_200.pt", about="COALA E-C audio encoder"),
+    "coala-cnn": Variant("cnn", "cnn/audio_encoder_epoch_20.pt", about="COALA CNN tag-prediction baseline, encoder"),
+    "w2v-128-mean": _w2v("ae_w2v_128_mean_c", 128, "mean"),
+    "w2v-128-1h": _w2v("ae_w2v_128_selfatt_c_1h", 128, "1-head attention"),
+    "w2v-128-4h": _w2v("ae_w2v_128_selfatt_c_4h", 128, "4-head attention"),
+    "w2v-1152-mean": _w2v("ae_w2v_mean_c", Z_DIM, "mean"),
+    "w2v-1152-1h": _w2v("ae_w2v_selfatt_c_1h", Z_DIM, "1-head attention"),
+    "w2v-1152-4h": _w2v("ae_w2v_selfatt_c_4h", Z_DIM, "4-head attention"),
 }
 
 
@@ -171,4 +173,4 @@ class CoalaEmbedder(Embedder):
         return [np.ascontiguousarray(a, dtype=np.float32) for a in np.split(z, np.cumsum(counts)[:-1])]
 
     def describe(self) -> str:
-        return f"{(type(self).__doc__ or '').strip().splitlines()[0]} [{self.variant}: {self.spec.checkpoint}]"
+        return f"{self.spec.about}: z per 96-frame log-mel patch (2.2 s)"
