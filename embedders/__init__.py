@@ -24,6 +24,12 @@ BUILTINS: dict[str, Any] = {
     "w2v-1152-mean-tags": "embedders.tags:W2V1152MeanTags",
     "w2v-1152-1h-tags": "embedders.tags:W2V1152SelfAtt1hTags",
     "w2v-1152-4h-tags": "embedders.tags:W2V1152SelfAtt4hTags",
+    "musicnn-mtat": ("embedders.musicnn:Musicnn", {"variant": "mtat"}),
+    "musicnn-jamendo": ("embedders.musicnn:Musicnn", {"variant": "jamendo"}),
+    "musicnn-mtat-soxr": ("embedders.musicnn:Musicnn", {"variant": "mtat", "resampler": "soxr_hq"}),
+    "musicnn-jamendo-soxr": ("embedders.musicnn:Musicnn", {"variant": "jamendo", "resampler": "soxr_hq"}),
+    "mulap": ("embedders.musicnn:Musicnn", {"variant": "mulap"}),
+    "musicnn-random": ("embedders.musicnn:Musicnn", {"variant": "random"}),
 }
 
 

@@ -1,0 +1,326 @@
+"""musicnn as MuLaP uses it: the backbone of M. Won's PyTorch port without its dense layers.
+
+Recipe (ilaria-manco/mulap ``CNNEncoder`` over minzwon/sota-music-tagging-models ``Musicnn``):
+  audio at 16 kHz (resampy ``kaiser_best`` by default, the resampler the weights were trained
+  with; ``resampler="soxr_hq"`` is offered as a faster option); non-overlapping 3 s chunks, the
+  partial tail dropped, a clip shorter than 3 s zero-padded to one chunk (golden deviation d);
+  per chunk: power mel spectrogram (torchaudio ``MelSpectrogram`` semantics: n_fft 512, hop 256,
+  periodic Hann, centred with reflect padding, 96 HTK bands 0-8 kHz, no normalisation) →
+  ``AmplitudeToDB(top_db=80)`` (the 80 dB floor is taken per chunk, as MuLaP feeds one chunk at a
+  time) → spec BatchNorm → Pons front-end (5 branches, 561) → 3 residual 1-D conv layers (64
+  each) → concatenation (753) → max and mean over time → 1506 per chunk.
+Chunks of every clip of a batch go through the network together.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .base import Embedder
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16000
+CHUNK = 3 * SAMPLE_RATE
+N_FFT = 512
+HOP = 256
+N_MELS = 96
+F_MIN, F_MAX = 0.0, 8000.0
+TOP_DB = 80.0
+BACKEND = 64  # MuLaP builds Musicnn(dataset=None): the 64-channel back-end (512 only for "msd")
+DIM = 2 * (561 + 3 * BACKEND)
+
+_BASE = "https://github.com/minzwon/sota-music-tagging-models/raw/master/models"
+PUBLIC = {  # variant -> (relative path under BENCH_WEIGHTS_DIR / cache, url, sha256)
+    "mtat": (
+        "musicnn/mtat/best_model.pth",
+        f"{_BASE}/mtat/musicnn/best_model.pth",
+        "690ace3bb5d49d90dd38fe3ec05a1185350b3bc3742bd7ee941f56b649b2c893",
+    ),
+    "jamendo": (
+        "musicnn/jamendo/best_model.pth",
+        f"{_BASE}/jamendo/musicnn/best_model.pth",
+        "66280f4859376377c47f64313c7ac889a3201fdb06a01bf6e94ac6e619081bb5",
+    ),
+}
+MULAP_PATH = "mulap/best_model.pth.tar"
+# the tagging head of the public checkpoints, ignored on purpose (golden deviation d)
+DENSE_PREFIXES = ("dense1.", "bn.", "dense2.")
+RESAMPLERS = ("kaiser_best", "soxr_hq")
+
+
+# -- the network (module and buffer names follow the checkpoints) -----------------------------
+class _Spectrogram(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("window", torch.hann_window(N_FFT))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        spec = torch.stft(x, N_FFT, HOP, N_FFT, self.window, center=True, pad_mode="reflect",
+                          normalized=False, onesided=True, return_complex=True)
+        return spec.abs().pow(2.0)
+
+
+class _MelScale(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        import librosa
+
+        # the checkpoints carry their own filter bank (torchaudio's); this one only seeds a fresh model
+        fb = librosa.filters.mel(sr=SAMPLE_RATE, n_fft=N_FFT, n_mels=N_MELS, fmin=F_MIN, fmax=F_MAX,
+                                 htk=True, norm=None, dtype=np.float32)
+        self.register_buffer("fb", torch.from_numpy(np.ascontiguousarray(fb.T)))
+
+    def forward(self, spec: torch.Tensor) -> torch.Tensor:
+        return torch.matmul(spec.transpose(-1, -2), self.fb).transpose(-1, -2)
+
+
+class _MelSpectrogram(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.spectrogram = _Spectrogram()
+        self.mel_scale = _MelScale()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.mel_scale(self.spectrogram(x))
+
+
+def amplitude_to_db(power: torch.Tensor, top_db: float = TOP_DB) -> torch.Tensor:
+    """torchaudio ``AmplitudeToDB('power', top_db)`` applied to each (mels, time) chunk on its own."""
+    db = 10.0 * torch.log10(torch.clamp(power, min=1e-10))
+    floor = db.amax(dim=(-2, -1), keepdim=True) - top_db
+    return torch.max(db, floor)
+
+
+class _ConvV(nn.Module):  # vertical (timbral) filter, max over the remaining frequency axis
+    def __init__(self, out: int, shape: tuple[int, int]) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(1, out, shape, padding=(0, shape[1] // 2))
+        self.bn = nn.BatchNorm2d(out)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.relu(self.bn(self.conv(x)))
+        return F.max_pool2d(x, (x.size(2), 1), stride=(x.size(2), 1)).squeeze(2)
+
+
+class _ConvH(nn.Module):  # horizontal (temporal) filter on the frequency-averaged spectrogram
+    def __init__(self, out: int, length: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(1, out, length, padding=length // 2)
+        self.bn = nn.BatchNorm1d(out)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.avg_pool2d(x, (x.size(2), 1), stride=(x.size(2), 1)).squeeze(2)
+        return F.relu(self.bn(self.conv(x)))
+
+
+class _Conv1d(nn.Module):  # back-end layer (MaxPool1d(1) of the original is the identity)
+    def __init__(self, inp: int, out: int, shape: int = 7) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(inp, out, shape, stride=1, padding=shape // 2)
+        self.bn = nn.BatchNorm1d(out)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.relu(self.bn(self.conv(x)))
+
+
+class MusicnnBackbone(nn.Module):
+    """(n_chunks, 48000) waveforms → (n_chunks, 1506). Built in the original's order, so that a
+    seeded initialisation equals MuLaP's ``Musicnn(dataset=None)`` under the same seed."""
+
+    def __init__(self, backend: int = BACKEND) -> None:
+        super().__init__()
+        self.spec = _MelSpectrogram()
+        self.spec_bn = nn.BatchNorm2d(1)
+        self.layers = nn.ModuleList([
+            _ConvV(204, (int(0.7 * 96), 7)), _ConvV(204, (int(0.4 * 96), 7)),
+            _ConvH(51, 129), _ConvH(51, 65), _ConvH(51, 33),
+        ])
+        self.layer1 = _Conv1d(561, backend)
+        self.layer2 = _Conv1d(backend, backend)
+        self.layer3 = _Conv1d(backend, backend)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.spec_bn(amplitude_to_db(self.spec(x)).unsqueeze(1))
+        out = torch.cat([layer(x) for layer in self.layers], dim=1)
+        res1 = self.layer1(out)
+        res2 = self.layer2(res1) + res1
+        res3 = self.layer3(res2) + res2
+        out = torch.cat([out, res1, res2, res3], 1)
+        steps = out.size(-1)
+        return torch.cat([F.max_pool1d(out, steps), F.avg_pool1d(out, steps)], dim=1).squeeze(-1)
+
+
+def chunk(samples: np.ndarray) -> np.ndarray:
+    """(n_chunks, 48000): non-overlapping 3 s chunks, tail dropped; short clips zero-padded to one."""
+    samples = np.asarray(samples, dtype=np.float32)
+    if samples.size < CHUNK:
+        samples = np.pad(samples, (0, CHUNK - samples.size))
+    n = samples.size // CHUNK
+    return samples[: n * CHUNK].reshape(n, CHUNK)
+
+
+def backbone_state(state: Mapping[str, Any], prefix: str = "") -> tuple[dict[str, Any], list[str]]:
+    """Keys under ``prefix`` (prefix removed) except the tagging head, and every other key."""
+    kept, rest = {}, []
+    for key, value in state.items():
+        inner = key[len(prefix):] if key.startswith(prefix) else None
+        if inner is None or inner.startswith(DENSE_PREFIXES):
+            rest.append(key)
+        else:
+            kept[inner] = value
+    return kept, rest
+
+
+def read_checkpoint(path: Path) -> dict[str, Any]:
+    from benchmark.errors import WeightsError
+
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)  # the public files hold CUDA tensors
+    except Exception as exc:
+        raise WeightsError(f"Cannot read the checkpoint {path}: {type(exc).__name__}: {exc}. "
+                           "Check that it is a PyTorch state dict (.pth).") from exc
+    if isinstance(obj, Mapping) and isinstance(obj.get("state_dict"), Mapping):
+        obj = obj["state_dict"]  # MuLaP's trainers save {"epoch", "state_dict", "optimizer"}
+    if not isinstance(obj, Mapping):
+        raise WeightsError(f"{path} holds a {type(obj).__name__}, not a state dict.")
+    return dict(obj)
+
+
+def find_backbone_prefix(state: Mapping[str, Any], path: Path) -> str:
+    """The prefix of the musicnn keys in a MuLaP checkpoint, e.g. ``audio_backbone.feature_extractor.``."""
+    from benchmark.errors import WeightsError
+
+    marker = "spec_bn.running_mean"
+    prefixes = sorted({k[: -len(marker)] for k in state if k.endswith(marker)})
+    if len(prefixes) != 1:
+        sample = ", ".join(sorted(state)[:8])
+        found = "none" if not prefixes else ", ".join(repr(p) for p in prefixes)
+        raise WeightsError(
+            f"{path} does not hold exactly one musicnn backbone (prefixes found: {found}); expected keys like "
+            f"'audio_backbone.feature_extractor.spec_bn.running_mean'. First keys: {sample}."
+        )
+    return prefixes[0]
+
+
+class Musicnn(Embedder):
+    """musicnn backbone as in MuLaP (no dense layers), 1506 per 3 s chunk at 16 kHz."""
+
+    sample_rate = SAMPLE_RATE
+    dim = DIM
+    version = "1"
+    batch_size = 8
+
+    def __init__(self, weights: str | None = None, device: str | None = None, variant: str = "mtat",
+                 resampler: str = "kaiser_best", seed: int = 0, chunk_batch: int = 16, **options: Any) -> None:
+        from benchmark.errors import BenchError
+
+        super().__init__(weights=weights, device=device, **options)
+        if variant not in (*PUBLIC, "mulap", "random"):
+            raise BenchError(f"Unknown musicnn variant '{variant}'. Use one of: {', '.join([*PUBLIC, 'mulap', 'random'])}.")
+        if resampler not in RESAMPLERS:
+            raise BenchError(f"Unknown resampler '{resampler}' for musicnn. Use one of: {', '.join(RESAMPLERS)}.")
+        self.variant = variant
+        self.res_type = resampler  # the harness decodes with benchmark.audio.load_audio(res_type=...)
+        self.seed = int(seed)
+        self.chunk_batch = max(1, int(chunk_batch))  # chunks per forward pass; bounds memory only
+        self.notes: dict[str, Any] = {}
+        self._path: Path | None = None
+        self._sha256: str | None = None
+
+    # -- weights -----------------------------------------------------------------------------
+    def weights_path(self) -> Path | None:
+        """The checkpoint file (resolved once); None for the random variant."""
+        from .weights import resolve_weights
+
+        if self.variant == "random":
+            return None
+        if self._path is None:
+            if self.variant == "mulap":
+                self._path = resolve_weights(self.weights, MULAP_PATH, None)
+            else:
+                relative, url, sha = PUBLIC[self.variant]
+                self._path = resolve_weights(self.weights, relative, url, sha)
+        return self._path
+
+    def weights_sha256(self) -> str | None:
+        from .weights import file_sha256
+
+        if self._sha256 is None and self.variant != "random":
+            pinned = PUBLIC.get(self.variant)
+            # the pinned hash is verified by resolve_weights; only a MuLaP file needs hashing
+            self._sha256 = pinned[2] if pinned else file_sha256(self.weights_path())
+        return self._sha256
+
+    def load(self) -> None:
+        from .weights import load_state_dict_strict
+
+        if self.variant == "random":
+            with torch.random.fork_rng(devices=[]):  # MuLaP's "Random" baseline, without touching global state
+                torch.manual_seed(self.seed)
+                model = MusicnnBackbone()
+        else:
+            model = MusicnnBackbone()
+            path = self.weights_path()
+            state = read_checkpoint(path)
+            prefix = find_backbone_prefix(state, path) if self.variant == "mulap" else ""
+            kept, rest = backbone_state(state, prefix)
+            load_state_dict_strict(model, kept, path)
+            _flush_subnormals(model)
+            self.notes = {"weights": str(path), "backbone_prefix": prefix, "backbone_keys": len(kept),
+                          "ignored_keys": len(rest), "ignored_key_groups": _groups(rest)}
+            log.info("%s: loaded %d backbone keys from %s; ignored %d other keys (%s)", self.name or "musicnn",
+                     len(kept), path, len(rest), ", ".join(f"{k}: {n}" for k, n in _groups(rest).items()))
+        self.model = model.to(self.device).eval()
+
+    # -- the work ----------------------------------------------------------------------------
+    def embed(self, batch: Sequence[np.ndarray]) -> list[np.ndarray]:
+        self.ensure_loaded()
+        chunks = [chunk(x) for x in batch]
+        counts = [c.shape[0] for c in chunks]
+        stacked = torch.from_numpy(np.concatenate(chunks, axis=0))
+        outputs = []
+        with torch.inference_mode():
+            for part in torch.split(stacked, self.chunk_batch):
+                outputs.append(self.model(part.to(self.device)).float().cpu())
+        frames = torch.cat(outputs).numpy()
+        return [np.ascontiguousarray(f) for f in np.split(frames, np.cumsum(counts)[:-1])]
+
+    def describe(self) -> str:
+        source = {"mtat": "M. Won's MTAT weights", "jamendo": "M. Won's MTG-Jamendo weights",
+                  "mulap": "a MuLaP checkpoint (--weights)", "random": f"random init, seed {self.seed}"}[self.variant]
+        return f"musicnn backbone as in MuLaP ({source}; {self.res_type}): 1506 per 3 s chunk"
+
+    def config(self) -> dict[str, Any]:
+        cfg = {**super().config(), "variant": self.variant, "chunk_seconds": CHUNK // SAMPLE_RATE, "top_db": TOP_DB}
+        if self.variant == "random":
+            cfg["seed"] = self.seed
+        else:
+            cfg["weights_sha256"] = self.weights_sha256()
+        return cfg
+
+
+def _flush_subnormals(model: nn.Module) -> None:
+    """Zero the subnormal floats of a checkpoint (the Jamendo one has ~70k, e.g. 8e-45 in the
+    front-end filters): CPUs compute with them 20-50x slower, and next to normal float32 values
+    they change no output bit that the golden tolerance can see."""
+    tiny = torch.finfo(torch.float32).tiny
+    with torch.no_grad():
+        for tensor in list(model.parameters()) + list(model.buffers()):
+            if tensor.is_floating_point():
+                tensor.masked_fill_(tensor.abs() < tiny, 0.0)
+
+
+def _groups(keys: Sequence[str]) -> dict[str, int]:
+    """Count keys by their first name component, for a short report of what was not loaded."""
+    counts: dict[str, int] = {}
+    for key in keys:
+        head = key.split(".", 1)[0]
+        counts[head] = counts.get(head, 0) + 1
+    return counts
