@@ -117,7 +117,20 @@ def patches(log_mels: Sequence[np.ndarray], scaler: Scaler | None = None) -> lis
 
 
 def resolve_scaler(explicit: str | None = None) -> Path:
-    """Path of the scaler pickle (``--scaler``, ``BENCH_WEIGHTS_DIR``, cache, download)."""
+    """Path of the scaler pickle: ``explicit``, ``$BENCH_WEIGHTS_DIR/coala/``, the cache, a download."""
+    from benchmark.errors import WeightsError
+
     from .weights import resolve_weights
 
-    return resolve_weights(explicit, SCALER_PATH, SCALER_URL)
+    if explicit:
+        path = Path(explicit).expanduser()
+        if not path.is_file():
+            raise WeightsError(f"The COALA scaler given as {path} does not exist. Download it from {SCALER_URL}.")
+        return path
+    try:
+        return resolve_weights(None, SCALER_PATH, SCALER_URL)
+    except WeightsError as exc:  # its advice names --weights, which is the checkpoint's option, not this file's
+        raise WeightsError(
+            f"The COALA input scaler is missing: {exc.__cause__ or exc}\n"
+            f"Or set BENCH_WEIGHTS_DIR to a folder holding {SCALER_PATH}."
+        ) from exc

@@ -123,7 +123,10 @@ def test_missing_scaler_names_its_url(shared, tmp_path, monkeypatch):
     embedder = CoalaEmbedder("coala", weights=str(shared / "golden/weights/coala_audio_encoder_seed0.pt"))
     with pytest.raises(WeightsError, match="scaler_top_1000.pkl") as info:
         embedder.ensure_loaded()
-    assert frontends.SCALER_URL in str(info.value)
+    assert frontends.SCALER_URL in str(info.value) and "--weights" not in str(info.value)
+    assert str(Path(os.environ["BENCH_CACHE_DIR"]) / "weights" / frontends.SCALER_PATH) in str(info.value)
+    with pytest.raises(WeightsError, match="does not exist"):
+        CoalaEmbedder("coala", scaler=str(tmp_path / "nope.pkl")).ensure_loaded()
 
 
 def test_wrong_keys_are_listed(shared, weights_dir, tmp_path):
