@@ -120,13 +120,14 @@ def test_missing_weights_offline_names_url_and_path(tmp_path, monkeypatch):
 
 def test_missing_scaler_names_its_url(shared, tmp_path, monkeypatch):
     monkeypatch.setenv("BENCH_OFFLINE", "1")
-    embedder = CoalaEmbedder("coala", weights=str(shared / "golden/weights/coala_audio_encoder_seed0.pt"))
+    checkpoint = str(shared / "golden/weights/coala_audio_encoder_seed0.pt")
+    embedder = CoalaEmbedder("coala", weights=checkpoint)
     with pytest.raises(WeightsError, match="scaler_top_1000.pkl") as info:
         embedder.ensure_loaded()
     assert frontends.SCALER_URL in str(info.value) and "--weights" not in str(info.value)
     assert str(Path(os.environ["BENCH_CACHE_DIR"]) / "weights" / frontends.SCALER_PATH) in str(info.value)
     with pytest.raises(WeightsError, match="does not exist"):
-        CoalaEmbedder("coala", scaler=str(tmp_path / "nope.pkl")).ensure_loaded()
+        CoalaEmbedder("coala", weights=checkpoint, scaler=str(tmp_path / "nope.pkl")).ensure_loaded()
 
 
 def test_wrong_keys_are_listed(shared, weights_dir, tmp_path):
