@@ -116,19 +116,36 @@ def read_lines(path: Path) -> list[str]:
     return [line.strip() for line in Path(path).read_text().splitlines() if line.strip()]
 
 
+#: the index file mirdata/soundata use by default for each dataset we read through them
+LIBRARY_INDEXES = {
+    ("soundata", "urbansound8k"): "urbansound8k_index_1.0.json",
+    ("soundata", "esc50"): "esc50_index_2.0.json",
+    ("mirdata", "gtzan_genre"): "gtzan_genre_index_1.0.json",
+}
+
+
+def library_index_path(package: str, dataset_name: str) -> Path | None:
+    """Where the package keeps the dataset's index (``<package>/datasets/indexes/``), found
+    without importing the package: its dataset modules pull in heavy dependencies."""
+    import importlib.util
+
+    filename = LIBRARY_INDEXES.get((package, dataset_name))
+    spec = importlib.util.find_spec(package) if filename else None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(list(spec.submodule_search_locations)[0]) / "datasets" / "indexes" / filename
+
+
 def library_audio_paths(package: str, dataset_name: str, data_home: Path) -> dict[str, Path] | None:
     """``{clip id: audio path}`` from the mirdata/soundata index of ``dataset_name`` when that
     index is installed in the package; None when it is not (then the task parses the official
     metadata itself). Never downloads."""
+    path = library_index_path(package, dataset_name)
+    if path is None or not path.is_file():
+        return None
     try:
-        module = __import__(f"{package}.datasets.{dataset_name}", fromlist=["INDEXES", "DEFAULT_INDEX"])
-        version = getattr(module, "DEFAULT_INDEX", None) or getattr(module, "INDEXES", {}).get("default")
-        index = module.INDEXES[version] if isinstance(version, str) and version in module.INDEXES else version
-        path = Path(index.get_path())
-        if not path.is_file():
-            return None
         entries = json.loads(path.read_text())
-    except Exception:  # any packaging difference means: no usable index, parse the metadata
+    except (OSError, ValueError):  # a broken index: parse the metadata instead
         return None
     items = entries.get("clips") or entries.get("tracks") or {}
     out = {}

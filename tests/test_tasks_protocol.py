@@ -148,10 +148,12 @@ def test_mtg_split_files_found_in_repository_layout(shared, tmp_path):
 def test_library_index_gives_audio_paths_when_installed(shared, tmp_path, monkeypatch):
     """With soundata's full US8K index installed, clip paths come from it (same layout)."""
     import soundata.datasets.urbansound8k as module
+    from tasks import protocol_files
 
-    index = module.INDEXES["1.0"]
-    monkeypatch.setattr(type(index), "get_path",
-                        lambda self: str(shared / "fixtures/soundata/_indexes_full/urbansound8k_index_1.0.json"))
+    index = module.INDEXES[module.INDEXES["default"]]
+    assert protocol_files.library_index_path("soundata", "urbansound8k") == Path(index.get_path())
+    full = shared / "fixtures/soundata/_indexes_full/urbansound8k_index_1.0.json"
+    monkeypatch.setattr(protocol_files, "library_index_path", lambda package, name: full)
     paths = library_audio_paths("soundata", "urbansound8k", tmp_path)
     assert len(paths) == 8732 and paths["135776-2-0-49"] == tmp_path / "audio/fold1/135776-2-0-49.wav"
     root = shared / "fixtures/soundata/urbansound8k"
@@ -186,3 +188,15 @@ def test_emomusic_split_alias_name(shared, tmp_path):
     assert task.protocol_files(root, tmp_path / "cache") == {"emomusic.json.gz": str(root / "jukemir_emomusic.json.gz")}
     assert len(task.clips(root)) == 744
     assert json.dumps(task.config())  # labels, metrics… serialisable for the run record
+
+
+def test_library_index_paths_match_the_packages():
+    """Our index locations are the ones the installed mirdata/soundata would read."""
+    import importlib
+
+    from tasks.protocol_files import LIBRARY_INDEXES, library_index_path
+
+    for package, name in LIBRARY_INDEXES:
+        module = importlib.import_module(f"{package}.datasets.{name}")
+        index = module.INDEXES[module.INDEXES["default"]]
+        assert library_index_path(package, name) == Path(index.get_path())
