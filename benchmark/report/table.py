@@ -123,6 +123,10 @@ def emphasise(table: Table, alpha: float = ALPHA) -> None:
             if p is not None and p == p:  # NaN means the test could not be made
                 c.p_value = float(p)
                 c.not_significant = c.p_value >= alpha
+                method = result.get("method") if isinstance(result, dict) else None
+                note = f"Paired test against the column's best: {method or 'see benchmark.stats'}, alpha = {alpha}."
+                if note not in table.notes:
+                    table.notes.append(note)
 
 
 def add_average_and_rank(table: Table) -> None:
