@@ -75,7 +75,7 @@ class MTGJamendo(ProtocolFilesTask):
     kind = "multilabel"
     metrics = ("roc_auc", "pr_auc")
     protocol = "mulap"
-    split_description = "official split-0 train / validation / test"
+    split_description = "official split-0 train / validation / test (32136 / 10888 / 11356)"
     expected_splits = {"split-0": (32136, 10888, 11356)}
     expected_clips = 32136 + 10888 + 11356
     download_help = DOWNLOAD_HELP
@@ -131,7 +131,8 @@ class MTGGenre(MTGJamendo):
 
     name = "mtg-genre"
     subset = "genre"
-    expected_splits = {"split-0": (32573 - 1, 11044 - 1, 11480 - 1)}
+    split_description = "official split-0 train / validation / test (32572 / 11043 / 11479)"
+    expected_splits = {"split-0": (32572, 11043, 11479)}
     expected_clips = sum(expected_splits["split-0"])
 
 
@@ -140,7 +141,8 @@ class MTGInstrument(MTGJamendo):
 
     name = "mtg-instrument"
     subset = "instrument"
-    expected_splits = {"split-0": (14396 - 1, 5467 - 1, 5116 - 1)}
+    split_description = "official split-0 train / validation / test (14395 / 5466 / 5115)"
+    expected_splits = {"split-0": (14395, 5466, 5115)}
     expected_clips = sum(expected_splits["split-0"])
 
 
@@ -149,6 +151,7 @@ class MTGMoodTheme(MTGJamendo):
 
     name = "mtg-moodtheme"
     subset = "moodtheme"
+    split_description = "official split-0 train / validation / test (9949 / 3802 / 4231), 56 tags"
     restrict_to = MOODTHEME_TAGS
     expected_splits = {"split-0": (9949, 3802, 4231)}
     expected_clips = 9949 + 3802 + 4231

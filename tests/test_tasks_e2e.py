@@ -62,7 +62,8 @@ def _assert_record(record: dict, task, splits: list[tuple[str, int, int, int]]) 
 
 
 @pytest.mark.parametrize("name,splits", [
-    # 2 classes x 1 clip in each of the 10 folds: train 16 (8 folds), valid = next fold, test = fold
+    # 2 classes x 1 clip in each of the 10 folds: train 16 (8 folds), valid = next fold, test = fold.
+    # The slowest (~25 s): as the first run it also pays the torch/librosa imports and JIT (~15 s).
     ("us8k", [(f"fold{k}", 16, 2, 2) for k in range(1, 11)]),
     ("esc50", [(f"fold{k}", 6, 2, 2) for k in range(1, 6)]),
     ("gtzan", [("filtered", 4, 4, 4)]),
