@@ -30,6 +30,8 @@ BUILTINS: dict[str, Any] = {
     "musicnn-jamendo-soxr": ("embedders.musicnn:Musicnn", {"variant": "jamendo", "resampler": "soxr_hq"}),
     "mulap": ("embedders.musicnn:Musicnn", {"variant": "mulap"}),
     "musicnn-random": ("embedders.musicnn:Musicnn", {"variant": "random"}),
+    "musicnn-pons-mtt": ("embedders.musicnn_keras:PonsMusicnn", {"variant": "mtt"}),
+    "musicnn-pons-msd": ("embedders.musicnn_keras:PonsMusicnn", {"variant": "msd"}),
 }
 
 

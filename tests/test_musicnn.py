@@ -173,3 +173,59 @@ def test_chunks_of_a_batch_do_not_interact():
     for a, b in zip(together, alone):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
     assert together[1].shape == (2, 1506) and CHUNK == 48000
+
+
+# -- the original musicnn (Pons), from the Keras files --------------------------------------------
+MTT_GUITAR, MTT_CLASSICAL, MSD_COUNTRY = 0, 1, 36  # indices in musicnn's MTT_LABELS / MSD_LABELS
+
+
+def _tag_head(weights: dict, frames: np.ndarray) -> np.ndarray:
+    """The Keras model's dense head (not part of the embedder) on our features: tag probabilities."""
+    x = np.stack([frames[:, :753], frames[:, 753:]], axis=-1).reshape(len(frames), 1506)  # Keras interleaves
+
+    def bn(v, layer):
+        p = weights[layer]
+        return p["gamma"] * (v - p["moving_mean"]) / np.sqrt(p["moving_variance"] + 1e-3) + p["beta"]
+
+    x = bn(x, "bn_flatpool")
+    x = bn(np.maximum(0, x @ weights["dense"]["kernel"] + weights["dense"]["bias"]), "bn_dense")
+    return 1 / (1 + np.exp(-(x @ weights["dense_1"]["kernel"] + weights["dense_1"]["bias"])))
+
+
+def test_pons_mtt_fits_its_checkpoint(shared, clips):
+    """No TensorFlow reference here: check our features against the checkpoint's own statistics
+    (bn_flatpool's running mean/variance over MTT) and its tag head. A wrong layer order
+    (BatchNorm before ReLU) or a wrong log compression fails both thresholds."""
+    from embedders.musicnn_keras import _keras_weights
+
+    embedder = EMBEDDERS.create("musicnn-pons-mtt", weights=str(shared / "weights/musicnn_keras/MTT_musicnn.h5"))
+    assert embedder.res_type == "kaiser_best"
+    names = ["country.00000", "Fl-ord-C4-mf-N-T14d", "1-104089-A-22"]
+    outs = embedder.embed([clips["kaiser_best"][n] for n in names])
+    assert [o.shape for o in outs] == [(10, 1506), (2, 1506), (1, 1506)]
+    weights = _keras_weights(embedder.weights_path())
+    x = np.stack([outs[0][:, :753], outs[0][:, 753:]], axis=-1).reshape(-1, 1506).mean(axis=0)
+    mean, var = weights["bn_flatpool"]["moving_mean"], weights["bn_flatpool"]["moving_variance"]
+    assert np.corrcoef(x, mean)[0, 1] > 0.9
+    assert np.median(np.abs((x - mean) / np.sqrt(var))[var > 1e-4]) < 0.6
+    assert MTT_GUITAR in np.argsort(-_tag_head(weights, outs[0]).mean(axis=0))[:5]
+    assert MTT_CLASSICAL in np.argsort(-_tag_head(weights, outs[1]).mean(axis=0))[:3]
+    assert len(embedder.config()["weights_sha256"]) == 64
+
+
+def test_pons_msd_tags_country_as_country(shared, clips):
+    from embedders.musicnn_keras import _keras_weights
+
+    embedder = EMBEDDERS.create("musicnn-pons-msd", weights=str(shared / "weights/musicnn_keras/MSD_musicnn.h5"))
+    (out,) = embedder.embed([clips["kaiser_best"]["country.00000"]])
+    probs = _tag_head(_keras_weights(embedder.weights_path()), out).mean(axis=0)
+    assert MSD_COUNTRY in np.argsort(-probs)[:3]
+
+
+def test_pons_missing_weights_offline(monkeypatch):
+    from embedders.musicnn_keras import PUBLIC as KERAS
+
+    monkeypatch.setenv("BENCH_OFFLINE", "1")
+    with pytest.raises(WeightsError) as info:
+        EMBEDDERS.create("musicnn-pons-msd").ensure_loaded()
+    assert KERAS["msd"][1] in str(info.value) and "musicnn_keras/MSD_musicnn.h5" in str(info.value)
