@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .base import Clip, Split, Task, kfold_splits
-from .protocol_files import library_audio_paths, library_download
+from .protocol_files import library_audio_paths, library_download, unpacked_root
 from .us8k import kfold_expected, read_csv_or_explain
 
 LABELS = (  # ``target`` order
@@ -48,8 +48,8 @@ class ESC50(Task):
     )
 
     def clips(self, root: Path) -> list[Clip]:
-        root = Path(root)
-        self.require_root(root)
+        self.require_root(Path(root))
+        root = unpacked_root(root, METADATA, ("ESC-50-master", "ESC-50"))  # the archive's own top folder
         table = read_csv_or_explain(root / METADATA, self.name, "the metadata file esc50.csv", self.download_help)
         if self.subset_only_esc10:
             table = table[table["esc10"].astype(str).str.lower() == "true"]

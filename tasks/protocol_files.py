@@ -156,6 +156,18 @@ def library_audio_paths(package: str, dataset_name: str, data_home: Path) -> dic
     return out or None
 
 
+def unpacked_root(root: Path, marker: Path, archive_folders: Sequence[str]) -> Path:
+    """``root``, or the folder an official archive unpacks to inside it (``UrbanSound8K/``,
+    ``ESC-50-master/``) when ``marker`` (e.g. the metadata file) is only found there."""
+    root = Path(root)
+    if (root / marker).exists():
+        return root
+    for name in archive_folders:
+        if (root / name / marker).exists():
+            return root / name
+    return root
+
+
 def first_existing(paths: Sequence[Path]) -> Path:
     """The first folder of ``paths`` that exists, else the first one (so messages name it)."""
     for path in paths:

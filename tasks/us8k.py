@@ -12,7 +12,7 @@ from typing import Sequence
 from benchmark.errors import DataMissingError
 
 from .base import Clip, Split, Task, kfold_splits
-from .protocol_files import library_audio_paths, library_download
+from .protocol_files import library_audio_paths, library_download, unpacked_root
 
 LABELS = ("air_conditioner", "car_horn", "children_playing", "dog_bark", "drilling",
           "engine_idling", "gun_shot", "jackhammer", "siren", "street_music")  # classID order
@@ -56,8 +56,8 @@ class UrbanSound8K(Task):
     )
 
     def clips(self, root: Path) -> list[Clip]:
-        root = Path(root)
-        self.require_root(root)
+        self.require_root(Path(root))
+        root = unpacked_root(root, METADATA, ("UrbanSound8K",))  # the archive's own top folder
         table = read_csv_or_explain(root / METADATA, self.name, "the metadata file UrbanSound8K.csv",
                                     self.download_help)
         indexed = library_audio_paths("soundata", "urbansound8k", root) or {}

@@ -200,3 +200,13 @@ def test_library_index_paths_match_the_packages():
         module = importlib.import_module(f"{package}.datasets.{name}")
         index = module.INDEXES[module.INDEXES["default"]]
         assert library_index_path(package, name) == Path(index.get_path())
+
+
+def test_archive_top_folder_is_accepted(shared, tmp_path):
+    """UrbanSound8K.tar.gz unpacks to UrbanSound8K/: a dataset folder holding it works as is."""
+    nested = tmp_path / "urbansound8k" / "UrbanSound8K" / "metadata"
+    nested.mkdir(parents=True)
+    shutil.copy(shared / "fixtures/soundata/urbansound8k/metadata/UrbanSound8K.csv", nested)
+    clips = TASKS.create("us8k").clips(tmp_path / "urbansound8k")
+    assert len(clips) == 8732
+    assert clips[0].path.parent.parent.parent == tmp_path / "urbansound8k" / "UrbanSound8K"
