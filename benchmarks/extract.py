@@ -7,7 +7,7 @@ COALA: librosa log-mel, scaler, the clip's patches in one forward). bench runs
 chunks/patches of a whole batch of clips in one forward, results written to an EmbeddingStore.
 Both use the same model object; the outputs are compared clip by clip.
 
-    BENCH_SHARED=../shared python benchmarks/extract.py [--clips 16] [--seconds 12] [--jobs 2]
+    BENCH_SHARED=../shared python benchmarks/extract.py [--clips 16] [--seconds S] [--jobs 2] [--repeats 3]
 
 Without BENCH_SHARED, musicnn falls back to ``musicnn-random`` and COALA to seed-0 random
 weights with a generated scaler (same speed, different numbers).
@@ -116,14 +116,16 @@ def coala_setup(shared: Path | None, work: Path) -> tuple[Any, Callable[[Any, Pa
     return embedder, baseline, label
 
 
-SETUPS = {"musicnn-mtat": (musicnn_setup, 22050), "coala": (coala_setup, 44100)}
+# name -> (setup, source rate, default clip length): GTZAN/MTAT-like music; US8K-like sounds (padded to 10 s)
+SETUPS = {"musicnn-mtat": (musicnn_setup, 22050, 15.0), "coala": (coala_setup, 44100, 4.0)}
 
 
 # -- measurement --------------------------------------------------------------------------------
 def measure(name: str, args: argparse.Namespace, shared: Path | None, work: Path) -> dict[str, Any]:
-    setup, rate = SETUPS[name]
+    setup, rate, seconds = SETUPS[name]
+    seconds = args.seconds or seconds
     embedder, baseline, label = setup(shared, work)
-    clips = make_clips(work / name / "audio", args.clips, args.seconds, rate, seed=1)
+    clips = make_clips(work / name / "audio", args.clips, seconds, rate, seed=1)
     embedder.ensure_loaded()
     model = embedder.model
     baseline(model, clips[0].path)  # warm-up: numba JIT of the resampler, first-call allocations
@@ -142,7 +144,7 @@ def measure(name: str, args: argparse.Namespace, shared: Path | None, work: Path
     diffs = [float(np.abs(a - b).max()) if a.shape == b.shape else float("inf") for a, b in zip(base_out, bench_out)]
     scale = max(float(np.abs(a).max()) for a in base_out)
     return {
-        "embedder": label, "clips": len(clips), "seconds_per_clip": args.seconds, "rate": rate,
+        "embedder": label, "clips": len(clips), "seconds_per_clip": seconds, "rate": rate,
         "baseline_s": best_base, "bench_s": best_bench,
         "baseline_cps": len(clips) / best_base, "bench_cps": len(clips) / best_bench,
         "ratio": best_base / best_bench, "max_abs_diff": max(diffs), "max_abs_output": scale,
@@ -155,14 +157,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--embedders", default="musicnn-mtat,coala", help="comma-separated: musicnn-mtat, coala")
     parser.add_argument("--clips", type=int, default=16)
-    parser.add_argument("--seconds", type=float, default=12.0, help="length of each generated clip")
+    parser.add_argument("--seconds", type=float, default=None, help="clip length (default: 15 s musicnn, 4 s COALA)")
     parser.add_argument("--jobs", type=int, default=2, help="decoding processes of bench's extraction")
     parser.add_argument("--repeats", type=int, default=1, help="best of N interleaved runs")
     parser.add_argument("--tolerance", type=float, default=1e-5, help="max |difference| allowed, relative to max |output|")
     args = parser.parse_args(argv)
     shared = Path(os.environ["BENCH_SHARED"]) if os.environ.get("BENCH_SHARED") else None
     print(f"torch threads {torch.get_num_threads()}, cpus {os.cpu_count()}, jobs {args.jobs}, "
-          f"{args.clips} clips x {args.seconds:g} s, best of {args.repeats}")
+          f"{args.clips} clips per embedder, best of {args.repeats}")
     ok = True
     with tempfile.TemporaryDirectory(prefix="bench-extract-") as tmp:
         for name in args.embedders.split(","):

@@ -237,13 +237,21 @@ class Musicnn(Embedder):
     # -- weights -----------------------------------------------------------------------------
     def weights_path(self) -> Path | None:
         """The checkpoint file (resolved once); None for the random variant."""
+        from benchmark.errors import WeightsError
+
         from .weights import resolve_weights
 
         if self.variant == "random":
             return None
         if self._path is None:
             if self.variant == "mulap":
-                self._path = resolve_weights(self.weights, MULAP_PATH, None)
+                try:
+                    self._path = resolve_weights(self.weights, MULAP_PATH, None)
+                except WeightsError as exc:
+                    raise WeightsError(
+                        "mulap needs a MuLaP checkpoint (the best_model.pth.tar of a MuLaP pre-training run; "
+                        f"there is no public copy): pass --weights PATH. {exc}"
+                    ) from exc
             else:
                 relative, url, sha = PUBLIC[self.variant]
                 self._path = resolve_weights(self.weights, relative, url, sha)
