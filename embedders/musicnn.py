@@ -22,7 +22,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from benchmark.errors import BenchError, WeightsError
+
 from .base import Embedder
+from .weights import file_sha256, load_state_dict_strict, resolve_weights
 
 log = logging.getLogger(__name__)
 
@@ -179,8 +182,6 @@ def backbone_state(state: Mapping[str, Any], prefix: str = "") -> tuple[dict[str
 
 
 def read_checkpoint(path: Path) -> dict[str, Any]:
-    from benchmark.errors import WeightsError
-
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)  # the public files hold CUDA tensors
     except Exception as exc:
@@ -195,8 +196,6 @@ def read_checkpoint(path: Path) -> dict[str, Any]:
 
 def find_backbone_prefix(state: Mapping[str, Any], path: Path) -> str:
     """The prefix of the musicnn keys in a MuLaP checkpoint, e.g. ``audio_backbone.feature_extractor.``."""
-    from benchmark.errors import WeightsError
-
     marker = "spec_bn.running_mean"
     prefixes = sorted({k[: -len(marker)] for k in state if k.endswith(marker)})
     if len(prefixes) != 1:
@@ -219,8 +218,6 @@ class Musicnn(Embedder):
 
     def __init__(self, weights: str | None = None, device: str | None = None, variant: str = "mtat",
                  resampler: str = "kaiser_best", seed: int = 0, chunk_batch: int = 16, **options: Any) -> None:
-        from benchmark.errors import BenchError
-
         super().__init__(weights=weights, device=device, **options)
         if variant not in (*PUBLIC, "mulap", "random"):
             raise BenchError(f"Unknown musicnn variant '{variant}'. Use one of: {', '.join([*PUBLIC, 'mulap', 'random'])}.")
@@ -230,17 +227,13 @@ class Musicnn(Embedder):
         self.res_type = resampler  # the harness decodes with benchmark.audio.load_audio(res_type=...)
         self.seed = int(seed)
         self.chunk_batch = max(1, int(chunk_batch))  # chunks per forward pass; bounds memory only
-        self.notes: dict[str, Any] = {}
+        self._report: dict[str, Any] = {}
         self._path: Path | None = None
         self._sha256: str | None = None
 
     # -- weights -----------------------------------------------------------------------------
     def weights_path(self) -> Path | None:
         """The checkpoint file (resolved once); None for the random variant."""
-        from benchmark.errors import WeightsError
-
-        from .weights import resolve_weights
-
         if self.variant == "random":
             return None
         if self._path is None:
@@ -258,8 +251,6 @@ class Musicnn(Embedder):
         return self._path
 
     def weights_sha256(self) -> str | None:
-        from .weights import file_sha256
-
         if self._sha256 is None and self.variant != "random":
             pinned = PUBLIC.get(self.variant)
             # the pinned hash is verified by resolve_weights; only a MuLaP file needs hashing
@@ -267,8 +258,6 @@ class Musicnn(Embedder):
         return self._sha256
 
     def load(self) -> None:
-        from .weights import load_state_dict_strict
-
         if self.variant == "random":
             with torch.random.fork_rng(devices=[]):  # MuLaP's "Random" baseline, without touching global state
                 torch.manual_seed(self.seed)
@@ -281,8 +270,7 @@ class Musicnn(Embedder):
             kept, rest = backbone_state(state, prefix)
             load_state_dict_strict(model, kept, path)
             _flush_subnormals(model)
-            self.notes = {"weights": str(path), "backbone_prefix": prefix, "backbone_keys": len(kept),
-                          "ignored_keys": len(rest), "ignored_key_groups": _groups(rest)}
+            self._report = _key_report(path, prefix, kept, rest)
             log.info("%s: loaded %d backbone keys from %s; ignored %d other keys (%s)", self.name or "musicnn",
                      len(kept), path, len(rest), ", ".join(f"{k}: {n}" for k, n in _groups(rest).items()))
         self.model = model.to(self.device).eval()
@@ -299,6 +287,15 @@ class Musicnn(Embedder):
                 outputs.append(self.model(part.to(self.device)).float().cpu())
         frames = torch.cat(outputs).numpy()
         return [np.ascontiguousarray(f) for f in np.split(frames, np.cumsum(counts)[:-1])]
+
+    def notes(self) -> dict[str, Any]:
+        """For the RunRecord: which checkpoint keys were loaded and which were left out."""
+        if not self._report and self.variant == "mulap":  # embeddings were cached: read the keys only
+            path = self.weights_path()
+            state = read_checkpoint(path)
+            prefix = find_backbone_prefix(state, path)
+            self._report = _key_report(path, prefix, *backbone_state(state, prefix))
+        return {"musicnn_weights": dict(self._report)} if self._report else {}
 
     def describe(self) -> str:
         source = {"mtat": "M. Won's MTAT weights", "jamendo": "M. Won's MTG-Jamendo weights",
@@ -323,6 +320,11 @@ def _flush_subnormals(model: nn.Module) -> None:
         for tensor in list(model.parameters()) + list(model.buffers()):
             if tensor.is_floating_point():
                 tensor.masked_fill_(tensor.abs() < tiny, 0.0)
+
+
+def _key_report(path: Path, prefix: str, kept: Mapping[str, Any], rest: Sequence[str]) -> dict[str, Any]:
+    return {"file": str(path), "backbone_prefix": prefix, "backbone_keys": len(kept),
+            "ignored_keys": len(rest), "ignored_key_groups": _groups(rest)}
 
 
 def _groups(keys: Sequence[str]) -> dict[str, int]:

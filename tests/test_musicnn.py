@@ -123,9 +123,11 @@ def test_mulap_checkpoint_loads_backbone_and_reports_rest(shared, clips, tmp_pat
     (out,) = embedder.embed([clips["kaiser_best"][clip]])
     ref = np.load(shared / "golden" / "musicnn-mtat_kaiser_best.npz")[f"{clip}.frames"]
     np.testing.assert_allclose(out, ref, rtol=RTOL, atol=ATOL)
-    notes = embedder.notes
+    notes = embedder.notes()["musicnn_weights"]
     assert notes["backbone_prefix"] == "audio_backbone.feature_extractor." and notes["backbone_keys"] == 63
     assert notes["ignored_key_groups"] == {"bert": 1, "cls": 1}
+    fresh = EMBEDDERS.create("mulap", weights=str(path))  # not loaded (embeddings cached): same report
+    assert fresh.notes() == embedder.notes()
     from benchmark.fetch import sha256_of
 
     assert embedder.config()["weights_sha256"] == sha256_of(path)
