@@ -70,7 +70,7 @@ def test_index_has_every_table_figure_and_working_links(site):
             assert (site.parent / ref.split("#")[0]).is_file(), ref
     assert all(not src.startswith(("http:", "https:", "/")) for src in page.images + page.links)  # self-contained
     text = page.content
-    assert "not run" in text and "running: " in text and "reported" in text
+    assert "not run" in text and "running 30/30: " in text and "reported" in text
     assert "coala on demo: 1 clip(s) skipped (dog_3)" in text
     assert re.search(r"7[89]\.\d ± 0\.\d \(10\)", text)  # our us8k-tag row
     for name in ("tables.md", "tables.tex", "tables.csv", "tables.json"):

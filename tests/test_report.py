@@ -67,7 +67,7 @@ def test_grid_markdown_shows_mean_std_seeds_emphasis_and_missing_cells(runs):
     assert re.fullmatch(r"<u>(69|70)\.\d ± 0\.\d \(10\)</u>", mfcc[2])  # second
     assert re.fullmatch(r"(59|60)\.\d ± 0\.\d \(10\)", _row(text, "w2v-128-1h")[2])  # third: plain
     assert coala[4] == "not run"
-    assert re.fullmatch(r"running: (79|80)\.\d \(3\)", _row(text, "w2v-128-4h-tags")[4])
+    assert re.fullmatch(r"running 30/30: (79|80)\.\d \(3\)", _row(text, "w2v-128-4h-tags")[4])
     assert "coala on demo: 2 clip(s) skipped (dog_3, siren_9)" in text
     assert coala[5].endswith("(2/3)") and coala[6] == ""  # partial rows get no rank
 

@@ -34,7 +34,8 @@ def cell_text(cell: Cell, digits: int = 1) -> str:
     if cell.status == "absent":
         return "–"
     if cell.status == "running":
-        return "running" + (f": {100 * cell.mean:.{digits}f} ({cell.n_seeds})" if cell.mean is not None else "")
+        progress = f" {cell.done}/{cell.total}" if cell.total else ""
+        return f"running{progress}" + (f": {100 * cell.mean:.{digits}f} ({cell.n_seeds})" if cell.mean is not None else "")
     text = _number(cell, digits)
     if cell.not_significant:
         text += NOT_SIG

@@ -28,6 +28,8 @@ class Cell:
     second: bool = False
     not_significant: bool = False
     p_value: float | None = None
+    done: int = 0  # (split, seed) scores present, and expected, for a running record
+    total: int = 0
     record: dict[str, Any] | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -85,6 +87,9 @@ def _our_cell(record: dict[str, Any] | None, metric: str) -> Cell:
         task=rec.task_name(record), embedder=rec.embedder_name(record), protocol=rec.protocol_name(record),
         run_key=record.get("run_key"), skipped=rec.skipped_count(record), record=record,
     )
+    if cell.status == "running":
+        cell.done = len(record.get("scores") or [])
+        cell.total = len(record.get("seeds") or []) * len((record.get("task") or {}).get("splits") or [])
     if values:
         cell.mean, cell.std, cell.n_seeds, cell.ci95 = values["mean"], values["std"], values["n_seeds"], values["ci95"]
     return cell
