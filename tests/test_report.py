@@ -196,6 +196,7 @@ def _check_latex_structure(text: str, n_columns: int) -> None:
     assert text.count("\\begin{tabular}") == text.count("\\end{tabular}")
     assert "\\textbf{" in text and "\\underline{" in text
     assert "_" not in text.replace("\\_", "")  # every underscore escaped
+    assert "?" not in text and all(ord(ch) < 128 for ch in text)  # every non-ASCII sign translated
 
 
 def test_latex_structure_and_compiles(runs, tmp_path):

@@ -21,6 +21,13 @@ LEGEND = (
 )
 
 
+AVERAGE_LEGEND = " Average over the row's finished columns ((k/n) when some are missing); rank among the rows that finished every column."
+
+
+def legend(table: Table) -> str:
+    return LEGEND + (AVERAGE_LEGEND if table.with_average else "")
+
+
 def _number(cell: Cell, digits: int) -> str:
     if cell.status == "reported":
         return f"{100 * cell.mean:.{digits}f}"  # type: ignore[operator]
@@ -71,7 +78,7 @@ def to_markdown(table: Table, digits: int = 1) -> str:
         return f"**{text}**" if cell.best else f"<u>{text}</u>" if cell.second else text
 
     body = tabulate(_plain_rows(table, digits, mark), headers=_headers(table), tablefmt="github", disable_numparse=True)
-    parts = [f"### {table.title}", "", body, "", LEGEND]
+    parts = [f"### {table.title}", "", body, "", legend(table)]
     if table.notes:
         parts += ["", "Notes:"] + [f"- {note}" for note in table.notes]
     return "\n".join(parts) + "\n"
@@ -79,7 +86,7 @@ def to_markdown(table: Table, digits: int = 1) -> str:
 
 _TEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
         "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "±": r"$\pm$", "²": r"$^2$",
-        "–": "--", "—": "---", "≥": r"$\geq$", NOT_SIG: r"$^\dagger$", SKIPPED: r"$^{s}$", "…": "..."}
+        "–": "--", "—": "---", "≥": r"$\geq$", NOT_SIG: r"$^\dagger$", SKIPPED: r"$^{s}$", "…": "...", "×": r"$\times$"}
 
 
 def tex_escape(text: str) -> str:
@@ -116,7 +123,7 @@ def to_latex(tables: list[Table], digits: int = 1) -> str:
         out += [
             r"\begin{table}[ht]", r"\centering", r"\caption{" + tex_escape(table.title) + "}",
             r"\resizebox{\textwidth}{!}{%", to_latex_tabular(table, digits) + "}", "",
-            r"\footnotesize " + tex_escape(LEGEND),
+            r"\footnotesize " + tex_escape(legend(table)),
         ]
         out += [r"\\ " + tex_escape(note) for note in table.notes]
         out += [r"\end{table}", ""]
@@ -175,5 +182,5 @@ def to_html(table: Table, digits: int = 1, run_link: callable | None = None) -> 
     return (
         f'<table class="results" id="table-{html.escape(table.key)}"><caption>{html.escape(table.title)}</caption>'
         f"<thead><tr>{heads}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-        f'<p class="legend">{html.escape(LEGEND)}</p>' + (f"<ul class='notes'>{notes}</ul>" if notes else "")
+        f'<p class="legend">{html.escape(legend(table))}</p>' + (f"<ul class='notes'>{notes}</ul>" if notes else "")
     )
