@@ -52,6 +52,7 @@ def site(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("report")
     root = tmp_path / "results"
     write_run(root, "demo", "mfcc", 0.70, dim=120)
+    write_run(root, "demo", "mfcc", 0.50, dim=120, seed_offset=1, finished="2026-01-01T00:00:00")  # superseded
     write_run(root, "demo", "coala", 0.75, skipped=["dog_3"], dim=1152)
     write_run(root, "us8k-tag", "w2v-128-1h-tags", 0.79)
     write_run(root, "us8k-tag", "w2v-128-4h-tags", 0.80, status="running", seeds=3)
@@ -72,6 +73,7 @@ def test_index_has_every_table_figure_and_working_links(site):
     text = page.content
     assert "not run" in text and "running 30/30: " in text and "reported" in text
     assert "coala on demo: 1 clip(s) skipped (dog_3)" in text
+    assert text.count("(superseded)") == 1 and not re.search(r"5\d\.\d ± 0\.\d \(10\)", text)  # old run not in tables
     assert re.search(r"7[89]\.\d ± 0\.\d \(10\)", text)  # our us8k-tag row
     for name in ("tables.md", "tables.tex", "tables.csv", "tables.json"):
         assert (site.parent / name).stat().st_size > 500
@@ -82,10 +84,11 @@ def test_task_page_has_per_seed_scores(site):
     seed_tables = [name for name in page.rows if name == "accuracy"]
     assert seed_tables  # the per-seed table of each run
     text = page.content
-    assert text.count("seed 9") == 2 and "fold5" in text and "multiclass" in text
+    assert text.count("seed 9") == 3 and "fold5" in text and "multiclass" in text
+    assert text.count("superseded by a newer run") == 1
     for ref in page.links + page.images:
         assert (site.parent / "tasks" / ref.split("#")[0]).resolve().is_file(), ref
-    running = Page(site.parent / "tasks" / "us8k-tag.html").content.split("w2v-128-4h-tags (coala, running)")[1]
+    running = Page(site.parent / "tasks" / "us8k-tag.html").content.split("w2v-128-4h-tags (coala, running,")[1]
     assert "seed 2" in running and "seed 3" not in running  # a running record shows the seeds done so far
 
 

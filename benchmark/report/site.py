@@ -129,6 +129,7 @@ def write_site(results_dir: str | Path, out_dir: str | Path) -> Path:
     link = lambda prefix: (lambda key: f"{prefix}runs/{keys[key]}" if key in keys else "#")  # noqa: E731
 
     tasks = sorted({rec.task_name(r) for r in records})
+    current = {id(r) for r in rec.index(records).values()}  # the records the tables show
     for task in tasks:
         table = grid_table(records, tasks=[task], all_metrics=True)
         table.title = f"{task}: every metric, mean ± std over seeds (%)"
@@ -140,9 +141,11 @@ def write_site(results_dir: str | Path, out_dir: str | Path) -> Path:
                 _figure(figures.get(f"bars-{safe_name(task)}"), "../figures/", f"{task}: scores with 95% CIs"),
                 "<h2>Per-seed scores</h2>"]
         for record in (r for r in runs if rec.task_name(r) == task):
+            state = "" if id(record) in current else "; superseded by a newer run, not in the tables"
             body.append(f"<h3 id='{record.get('run_key', '')[:12]}'><a href='../runs/{_run_page_name(record)}'>"
                         f"{html.escape(rec.embedder_name(record))} ({html.escape(rec.protocol_name(record))}, "
-                        f"{html.escape(str(record.get('status')))})</a></h3>")
+                        f"{html.escape(str(record.get('status')))}, run {str(record.get('run_key', ''))[:12]}, "
+                        f"{html.escape(str(record.get('finished') or record.get('created') or ''))}{state})</a></h3>")
             body.append(_seed_tables(record))
         (out / "tasks" / f"{safe_name(task)}.html").write_text(_page(f"Task {task}", "\n".join(body), "../"), encoding="utf-8")
 
@@ -166,7 +169,8 @@ def write_site(results_dir: str | Path, out_dir: str | Path) -> Path:
         f"<li><a href='tasks/{safe_name(t)}.html'>{html.escape(t)}</a></li>" for t in tasks) + "</ul>")
     run_rows = "".join(
         f"<tr><td>{html.escape(rec.task_name(r))}</td><td>{html.escape(rec.embedder_name(r))}</td>"
-        f"<td>{html.escape(rec.protocol_name(r))}</td><td>{html.escape(str(r.get('status')))}</td>"
+        f"<td>{html.escape(rec.protocol_name(r))}</td>"
+        f"<td>{html.escape(str(r.get('status')))}{'' if id(r) in current else ' (superseded)'}</td>"
         f"<td>{len(r.get('seeds') or [])}</td><td><a href='runs/{_run_page_name(r)}'>{str(r.get('run_key', ''))[:12]}</a></td></tr>"
         for r in runs)
     index.append("<h2 id='runs'>Runs</h2><table><thead><tr><th>task</th><th>embedder</th><th>protocol</th><th>status</th>"
