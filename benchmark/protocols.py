@@ -9,8 +9,20 @@
   decay, ReduceLROnPlateau(factor 0.5, max mode) and early stopping (patience 50) on the
   validation metric, test at the best-validation epoch; chunk-level training on one random
   chunk per track per epoch, track prediction = mean of the chunk logits. Per-task values come
-  from the authors' configs (``MULAP_TASK_OVERRIDES``).
-* ``linear``: logistic / ridge regression on standardised mean-pooled features, for exploring.
+  from the authors' configs (``MULAP_TASK_OVERRIDES``). As in MuLaP's code: no feature
+  standardisation, torch's default Linear init, coupled weight decay on weights and biases,
+  incomplete last minibatch dropped, validation scored on one random chunk per clip each epoch,
+  the scheduler stepped on the validation metric (patience 10, threshold 1e-4 relative), and at
+  test time the mean of the chunk logits (softmax after) or, for multi-label, of the chunk
+  sigmoids (MuLaP's ``output.mean(dim=1)``). One deviation: the best validation score starts at
+  -inf, not 0, so a metric that stays <= 0 (r2) still selects an epoch.
+* ``linear``: logistic regression (one-vs-rest for multi-label) / ridge regression on
+  standardised mean-pooled features, for exploring; deterministic (every seed gives the same
+  numbers). ``weight_decay`` is the L2 strength: LogisticRegression(C=1/weight_decay),
+  Ridge(alpha=weight_decay).
+
+For multi-label and regression tasks ``coala`` keeps MLPClassifier's / MLPRegressor's semantics:
+logistic outputs with the summed binary log-loss, or identity outputs with half the squared error.
 """
 from __future__ import annotations
 
@@ -71,10 +83,11 @@ MULAP = Protocol(
     lr_schedule="plateau",
     uses_validation=True,
     chunk_training=True,
+    standardize=False,
     init="torch_default",
 )
 
-LINEAR = Protocol(name="linear", probe="linear", hidden=(), weight_decay=0.0)
+LINEAR = Protocol(name="linear", probe="linear", hidden=(), weight_decay=1.0, max_epochs=1000)  # max_epochs = max_iter
 
 #: per-dataset values of the MuLaP downstream configs (hidden, weight decay, batch, max epochs)
 MULAP_TASK_OVERRIDES: dict[str, dict[str, Any]] = {

@@ -1,0 +1,64 @@
+"""``bench compare A B --task T``: is embedder A better than B on a task, beyond seed noise?
+
+Loads the latest complete RunRecord of each (task, embedder[, protocol]), runs
+``stats.paired_test`` on their matching (split, seed) scores and formats the answer.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .errors import BenchError
+from .stats import paired_test
+
+
+def load_pair(results_dir: str | Path, task: str, embedder_a: str, embedder_b: str,
+              protocol: str | None = None) -> tuple[dict, dict]:
+    from .results import ResultsStore
+
+    store = ResultsStore(Path(results_dir))
+    records = []
+    for name in (embedder_a, embedder_b):
+        record = store.latest(task, name, protocol)
+        if record is None:
+            what = f"task '{task}'" + (f", protocol '{protocol}'" if protocol else "")
+            raise BenchError(f"No complete run of embedder '{name}' on {what} in {store.root}. "
+                             f"Run 'bench run --embedder {name} --task {task}"
+                             + (f" --protocol {protocol}" if protocol else "") + "' first.")
+        records.append(record)
+    a, b = records
+    if protocol is None and a["protocol"]["name"] != b["protocol"]["name"]:
+        raise BenchError(f"The latest runs used different protocols ({a['protocol']['name']} vs "
+                         f"{b['protocol']['name']}); pass --protocol to compare like with like.")
+    return a, b
+
+
+def compare_records(a: dict, b: dict, metric: str | None = None) -> dict:
+    metric = metric or a["task"]["metrics"][0]
+    result = paired_test(a, b, metric)
+    result.update(embedder_a=a["embedder"]["name"], embedder_b=b["embedder"]["name"], task=a["task"]["name"],
+                  protocol=a["protocol"]["name"])
+    return result
+
+
+def format_comparison(result: dict) -> str:
+    pct = 100.0
+    a, b, metric = result["embedder_a"], result["embedder_b"], result["metric"]
+    lo, hi = result["ci95"]
+    if result["p_value"] < 0.05:
+        verdict = f"{a if result['diff'] > 0 else b} is better (p < 0.05)"
+    else:
+        verdict = "no significant difference (p >= 0.05)"
+    return "\n".join([
+        f"{a} vs {b} on {result['task']} ({result['protocol']}), {metric}:",
+        f"  {a}: {result['mean_a'] * pct:.2f}   {b}: {result['mean_b'] * pct:.2f}",
+        f"  difference (A - B): {result['diff'] * pct:+.2f} points, 95% CI [{lo * pct:+.2f}, {hi * pct:+.2f}], "
+        f"p = {result['p_value']:.4g}",
+        f"  {result['n_pairs']} matching (split, seed) pairs over {result['n_splits']} split(s); {result['method']}",
+        f"  verdict: {verdict}",
+    ])
+
+
+def compare(results_dir: str | Path, task: str, embedder_a: str, embedder_b: str, metric: str | None = None,
+            protocol: str | None = None) -> str:
+    a, b = load_pair(results_dir, task, embedder_a, embedder_b, protocol)
+    return format_comparison(compare_records(a, b, metric))

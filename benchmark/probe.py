@@ -1,0 +1,259 @@
+"""The probe: frames of each clip + targets → per-seed test predictions, all seeds at once.
+
+``fit_predict`` prepares the data as the protocol says (pooling, standardisation with train
+statistics, chunk-level sampling), then trains the seeds as one batched ensemble
+(``benchmark.ensemble``) or fits the deterministic ``linear`` probe.
+
+Output per seed: multiclass → class probabilities (n, C); multilabel → sigmoid probabilities
+(n, L); regression → values (n, T).
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from . import ensemble as E
+from . import metrics
+from .errors import BenchError
+from .protocols import Protocol
+
+Data = tuple[list[np.ndarray], np.ndarray]
+_PREDICT_CHUNK = 8192  # frames per forward pass at prediction time (bounds memory)
+
+
+def fit_predict(protocol: Protocol, kind: str, train: Data, valid: Data | None, test_frames: list[np.ndarray],
+                seeds: Sequence[int], valid_metric: str, device: str = "cpu",
+                n_outputs: int | None = None) -> dict[int, np.ndarray]:
+    """Train ``protocol``'s probe once per seed on ``train`` (and ``valid`` where the protocol
+    stops on it) and return the test predictions of every seed."""
+    seeds = [int(s) for s in seeds]
+    if not seeds:
+        return {}
+    if kind not in ("multiclass", "multilabel", "regression"):
+        raise BenchError(f"Unknown task kind '{kind}'; expected multiclass, multilabel or regression.")
+    frames, y = train
+    if len(frames) == 0:
+        raise BenchError("The training split is empty: check the task's splits ('bench data check').")
+    y = np.asarray(y)
+    if n_outputs is None:
+        n_outputs = int(y.max()) + 1 if kind == "multiclass" else y.reshape(len(y), -1).shape[1]
+    if protocol.uses_validation and protocol.stopping == "valid_metric" and (valid is None or len(valid[0]) == 0):
+        raise BenchError(f"Protocol '{protocol.name}' stops on a validation set, but none was given. "
+                         "Use a task with a validation split (k-fold tasks use the next fold) or --protocol coala.")
+    if protocol.probe == "linear":
+        out = _linear(protocol, kind, _pool(frames, protocol.pooling), y, _pool(test_frames, protocol.pooling), n_outputs)
+        return {s: out.copy() for s in seeds}
+    if protocol.probe != "mlp":
+        raise BenchError(f"Protocol '{protocol.name}' has unknown probe '{protocol.probe}' (expected mlp or linear).")
+    return _mlp(protocol, kind, train, valid, test_frames, seeds, valid_metric, torch.device(device), n_outputs)
+
+
+# -- data preparation ------------------------------------------------------------------------
+def _pool(frames: list[np.ndarray], how: str) -> np.ndarray:
+    def one(f: np.ndarray) -> np.ndarray:
+        f = np.asarray(f, dtype=np.float32).reshape(-1, np.shape(f)[-1])
+        if how == "mean":
+            return f.mean(axis=0)
+        if how == "mean_std":
+            return np.concatenate([f.mean(axis=0), f.std(axis=0)])
+        if how == "max":
+            return f.max(axis=0)
+        raise BenchError(f"Unknown pooling '{how}'; expected mean, mean_std or max.")
+
+    return np.stack([one(f) for f in frames]).astype(np.float32)
+
+
+def _flatten(frames: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """All frames stacked, with each clip's first row and frame count."""
+    arrays = [np.asarray(f, dtype=np.float32).reshape(-1, np.shape(f)[-1]) for f in frames]
+    counts = np.array([len(a) for a in arrays], dtype=np.int64)
+    if (counts == 0).any():
+        raise BenchError("A clip has no embedding frames; re-extract it or drop it from the task.")
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    return np.concatenate(arrays), starts, counts
+
+
+class _Scaler:
+    """scikit-learn's StandardScaler fitted on training rows (population std, zero std → 1)."""
+
+    def __init__(self, rows: np.ndarray | None) -> None:
+        self.scaler = None
+        if rows is not None:
+            from sklearn.preprocessing import StandardScaler
+
+            self.scaler = StandardScaler().fit(rows)
+
+    def __call__(self, rows: np.ndarray) -> np.ndarray:
+        return rows if self.scaler is None else self.scaler.transform(rows).astype(np.float32)
+
+
+# -- MLP ---------------------------------------------------------------------------------------
+def _targets(protocol: Protocol, kind: str, y: np.ndarray, n_outputs: int) -> tuple[np.ndarray, str, np.ndarray | None]:
+    """Training target matrix, output head and (multiclass) the class of each output column.
+
+    The ``sklearn`` style follows MLPClassifier's LabelBinarizer: columns only for the classes seen
+    in training, and a single logistic output when there are two of them."""
+    if kind == "multilabel":
+        return y.astype(np.float32).reshape(len(y), -1), "logistic", None
+    if kind == "regression":
+        return y.astype(np.float32).reshape(len(y), -1), "identity", None
+    y = y.astype(np.int64)
+    if _style(protocol) == "sklearn":
+        classes = np.unique(y)
+        if len(classes) == 1:
+            raise BenchError(f"The training split has a single class ({classes[0]}); a classifier cannot be trained.")
+        if len(classes) == 2:
+            return (y == classes[1]).astype(np.float32)[:, None], "logistic", classes
+        return (y[:, None] == classes[None, :]).astype(np.float32), "softmax", classes
+    return np.eye(n_outputs, dtype=np.float32)[y], "softmax", np.arange(n_outputs)
+
+
+def _style(protocol: Protocol) -> str:
+    return "sklearn" if protocol.weight_decay_style == "sklearn_l2" else "torch"
+
+
+def _mlp(protocol: Protocol, kind: str, train: Data, valid: Data | None, test_frames: list[np.ndarray],
+         seeds: list[int], valid_metric: str, device: torch.device, n_outputs: int) -> dict[int, np.ndarray]:
+    style = _style(protocol)
+    Y, head_kind, classes = _targets(protocol, kind, np.asarray(train[1]), n_outputs)
+    head = E.Head(head_kind, style)
+    chunks = protocol.chunk_training
+    if chunks:
+        F, starts, counts = _flatten(train[0])
+        scale = _Scaler(F if protocol.standardize else None)
+    else:
+        F = _pool(train[0], protocol.pooling)
+        starts, counts = np.arange(len(F)), np.ones(len(F), dtype=np.int64)
+        scale = _Scaler(F if protocol.standardize else None)
+    F_t = torch.from_numpy(np.ascontiguousarray(scale(F))).to(device)
+    Y_t = torch.from_numpy(Y).to(device)
+    starts_t, counts_t = torch.from_numpy(starts), torch.from_numpy(counts)
+    n = len(Y)
+
+    gens = [torch.Generator().manual_seed(s) for s in seeds]
+    sizes = [F_t.shape[1], *protocol.hidden, Y.shape[1]]
+    stack = E.init_stack(gens, sizes, protocol.init, torch.float32)
+    stack = E.Stack([w.to(device) for w in stack.W], [b.to(device) for b in stack.b])
+
+    def draw(active: list[torch.Generator], epoch: int) -> tuple[torch.Tensor, torch.Tensor]:
+        # per seed: this epoch's order, then (chunk level) one random chunk per clip
+        order = torch.stack([torch.randperm(n, generator=g) for g in active])
+        if not chunks:
+            order = order.to(device)
+            return order, order
+        pick = torch.stack([torch.rand(n, generator=g, dtype=torch.float64) for g in active])
+        rows = starts_t[order] + (pick * counts_t[order]).long()
+        return rows.to(device), order.to(device)
+
+    opt = E.Adam(stack.tensors(), protocol.lr, style,
+                 weight_decay=protocol.weight_decay if style == "torch" else 0.0)
+    if protocol.stopping == "train_loss":
+        stopper = E.TrainLossStopper(len(seeds), protocol.tol, protocol.patience)
+    elif protocol.stopping == "valid_metric":
+        metrics.check(kind, valid_metric)
+        stopper = E.ValidStopper(stack, _validator(protocol, kind, valid, scale, head, valid_metric, device),
+                                 protocol.patience, protocol.lr_factor if protocol.lr_schedule == "plateau" else None)
+    else:
+        raise BenchError(f"Protocol '{protocol.name}' has unknown stopping rule '{protocol.stopping}'.")
+    result = E.fit(F_t, Y_t, draw, gens, stack, head, opt, stopper, protocol.batch_size, protocol.max_epochs,
+                   drop_last=style == "torch", alpha=protocol.weight_decay if style == "sklearn" else 0.0)
+    probs = _predict(result.stack, head, test_frames, protocol, scale, device)
+    return {s: _columns(probs[i], head_kind, classes, kind, n_outputs) for i, s in enumerate(seeds)}
+
+
+def _validator(protocol: Protocol, kind: str, valid: Data | None, scale: _Scaler, head: E.Head, metric: str,
+               device: torch.device):
+    """Per-seed validation score of the current weights. At chunk level each epoch scores one
+    random chunk per clip (MuLaP validates on random crops too)."""
+    assert valid is not None
+    y_valid = np.asarray(valid[1])
+    if protocol.chunk_training:
+        F, starts, counts = _flatten(valid[0])
+        starts_t, counts_t = torch.from_numpy(starts), torch.from_numpy(counts)
+    else:
+        F = _pool(valid[0], protocol.pooling)
+    F_t = torch.from_numpy(np.ascontiguousarray(scale(F))).to(device)
+
+    def evaluate(stack: E.Stack, gens: list[torch.Generator]) -> torch.Tensor:
+        with torch.no_grad():
+            if protocol.chunk_training:
+                pick = torch.stack([torch.rand(len(starts_t), generator=g, dtype=torch.float64) for g in gens])
+                rows = (starts_t[None] + (pick * counts_t[None]).long()).to(device)
+                X = F_t.index_select(0, rows.reshape(-1)).view(len(gens), -1, F_t.shape[1])
+            else:
+                X = F_t
+            out = head.probs(E.forward(stack, X)[-1])
+        return torch.from_numpy(metrics.per_seed(kind, metric, y_valid, out.cpu().numpy()))
+
+    return evaluate
+
+
+def _predict(stack: E.Stack, head: E.Head, frames: list[np.ndarray], protocol: Protocol, scale: _Scaler,
+             device: torch.device) -> np.ndarray:
+    """(S, n, k) test outputs. Chunk level: mean of the chunk logits per clip (softmax after), or
+    for a logistic head the mean of the chunk sigmoids, as MuLaP's evaluation does."""
+    S = stack.W[0].shape[0]
+    with torch.no_grad():
+        if not protocol.chunk_training:
+            X = torch.from_numpy(np.ascontiguousarray(scale(_pool(frames, protocol.pooling)))).to(device)
+            return _batched(stack, X, head.probs).cpu().numpy()
+        F, starts, counts = _flatten(frames)
+        X = torch.from_numpy(np.ascontiguousarray(scale(F))).to(device)
+        per_frame = _batched(stack, X, torch.sigmoid if head.kind == "logistic" else (lambda z: z))
+        clip_of = torch.repeat_interleave(torch.arange(len(counts)), torch.from_numpy(counts)).to(device)
+        total = torch.zeros(S, len(counts), per_frame.shape[2], dtype=per_frame.dtype, device=device)
+        total.index_add_(1, clip_of, per_frame)
+        mean = total / torch.from_numpy(counts).to(device=device, dtype=total.dtype).view(1, -1, 1)
+        return (mean if head.kind == "logistic" else head.probs(mean)).cpu().numpy()
+
+
+def _batched(stack: E.Stack, X: torch.Tensor, fn) -> torch.Tensor:
+    parts = [fn(E.forward(stack, X[i:i + _PREDICT_CHUNK])[-1]) for i in range(0, len(X), _PREDICT_CHUNK)]
+    return torch.cat(parts, dim=1)
+
+
+def _columns(out: np.ndarray, head_kind: str, classes: np.ndarray | None, kind: str, n_outputs: int) -> np.ndarray:
+    """Map the head's outputs to the task's columns (classes unseen in training get probability 0)."""
+    out = out.astype(np.float64)
+    if kind != "multiclass":
+        return out
+    if head_kind == "logistic":  # two classes seen: one logistic output, as MLPClassifier
+        out = np.concatenate([1 - out, out], axis=1)
+    full = np.zeros((len(out), n_outputs))
+    full[:, classes] = out
+    return full
+
+
+# -- linear --------------------------------------------------------------------------------------
+def _linear(protocol: Protocol, kind: str, X: np.ndarray, y: np.ndarray, X_test: np.ndarray,
+            n_outputs: int) -> np.ndarray:
+    """Logistic regression (one-vs-rest for multilabel) or ridge on standardised features.
+    ``weight_decay`` is the L2 strength λ: LogisticRegression(C=1/λ), Ridge(alpha=λ)."""
+    from sklearn.linear_model import LogisticRegression, Ridge
+
+    scale = _Scaler(X if protocol.standardize else None)
+    X, X_test = scale(X), scale(X_test)
+    lam = protocol.weight_decay if protocol.weight_decay > 0 else 1.0
+    if kind == "regression":
+        return Ridge(alpha=lam).fit(X, y.reshape(len(y), -1)).predict(X_test).reshape(len(X_test), -1)
+    if kind == "multiclass":
+        y = y.astype(np.int64)
+        classes = np.unique(y)
+        full = np.zeros((len(X_test), n_outputs))
+        if len(classes) == 1:
+            full[:, classes[0]] = 1.0
+            return full
+        clf = LogisticRegression(C=1.0 / lam, max_iter=protocol.max_epochs).fit(X, y)
+        full[:, clf.classes_] = clf.predict_proba(X_test)
+        return full
+    Y = y.reshape(len(y), -1)
+    out = np.zeros((len(X_test), Y.shape[1]))
+    for j in range(Y.shape[1]):
+        column = (Y[:, j] > 0.5).astype(np.int64)
+        if column.min() == column.max():  # a label never (or always) on in training: its prior
+            out[:, j] = float(column[0])
+            continue
+        out[:, j] = LogisticRegression(C=1.0 / lam, max_iter=protocol.max_epochs).fit(X, column).predict_proba(X_test)[:, 1]
+    return out
