@@ -226,6 +226,26 @@ def plot(output, fmt, kind, results_dir):
         click.echo(f"Wrote {path}")
 
 
+@cli.command()
+@click.argument("embedder_a")
+@click.argument("embedder_b")
+@click.option("--task", "-t", required=True, help="Task both embedders were run on.")
+@click.option("--metric", "-m", default=None, help="Metric to compare (default: the task's headline metric).")
+@click.option("--protocol", "-p", default=None, help="Only runs with this protocol.")
+@click.option("--results-dir", type=click.Path(file_okay=False), help="Folder of run records (default: $BENCH_RESULTS_DIR or ./results).")
+def compare(embedder_a, embedder_b, task, metric, protocol, results_dir):
+    """Paired test of A - B on the matching (split, seed) scores of their latest complete runs.
+
+    \b
+    Example:
+      bench compare coala mfcc --task us8k
+    """
+    from benchmark.compare import compare as compare_runs
+    from benchmark.config import results_dir as default_results_dir
+
+    click.echo(compare_runs(default_results_dir(results_dir), task, embedder_a, embedder_b, metric, protocol))
+
+
 def main() -> None:
     cli(prog_name="bench")
 
