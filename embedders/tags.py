@@ -112,6 +112,7 @@ class TagEncoder(Embedder):
         super().__init__(weights=weights, device=device, **options)
         self.unknown_tags: Counter[str] = Counter()  # dropped tags, for the RunRecord
         self.sounds_without_known_tags = 0
+        self.sounds_embedded = 0  # by this process: cached embeddings are not re-counted
         self._files: dict[str, Path] | None = None
 
     # -- files -------------------------------------------------------------------------------
@@ -188,6 +189,7 @@ class TagEncoder(Embedder):
                 elif used < MAX_TAGS:
                     x[row, used], mask[row, used] = vector, True
                     used += 1
+        self.sounds_embedded += len(batch)
         empty = ~mask.any(axis=1)
         self.sounds_without_known_tags += int(empty.sum())
         with torch.inference_mode():
@@ -199,8 +201,10 @@ class TagEncoder(Embedder):
         return [out[i : i + 1] for i in range(len(batch))]
 
     def notes(self) -> dict[str, Any]:
-        """Counts for the RunRecord: tags dropped as unknown, sounds left with no known tag."""
+        """Counts for the RunRecord: tags dropped as unknown, sounds left with no known tag, over the
+        ``sounds_embedded`` sounds embedded by this process (cached ones are not re-counted)."""
         return {
+            "sounds_embedded": self.sounds_embedded,
             "unknown_tags_dropped": int(sum(self.unknown_tags.values())),
             "unknown_tags_distinct": len(self.unknown_tags),
             "unknown_tags_most_common": self.unknown_tags.most_common(20),

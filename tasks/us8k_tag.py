@@ -69,6 +69,11 @@ class US8KTag(Task):
         #: slices left out because their sound has no tag in the top-1000 vocabulary
         self.excluded_without_tags: int | None = None
 
+    def root(self, data_home: Path, cache: Path | None = None) -> Path:
+        if cache is not None:  # the runner's --cache-dir: where downloaded tag files go
+            self.cache = cache
+        return super().root(data_home, cache)
+
     # -- protocol files ------------------------------------------------------------------------
     def _search_dirs(self, root: Path) -> list[Path]:
         return [Path(root), Path(root) / "metadata"]
