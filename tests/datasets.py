@@ -269,3 +269,43 @@ def _spread(n: int, k: int) -> list[int]:
 
 def _lines(path: Path) -> list[str]:
     return [ln.strip() for ln in Path(path).read_text().splitlines() if ln.strip()]
+
+
+# -- end-to-end helpers ---------------------------------------------------------------------------
+def _fast_protocols():
+    import dataclasses
+
+    from benchmark.protocols import COALA, MULAP
+
+    # short-training copies of the defaults: same probe and code path, 3-5 epochs; named
+    # differently so that no per-dataset override stretches them back
+    return (dataclasses.replace(COALA, name="coala-fast", max_epochs=5),
+            dataclasses.replace(MULAP, name="mulap-fast", max_epochs=3, patience=2))
+
+
+COALA_FAST, MULAP_FAST = _fast_protocols()
+FAST_PROTOCOLS = {"coala": "tests.datasets:COALA_FAST", "mulap": "tests.datasets:MULAP_FAST"}
+
+
+def run_mfcc(name: str, home: Path, tmp_path: Path, protocol: str | None, seeds: int = 2) -> tuple[dict, object]:
+    """``bench run --embedder mfcc --task name`` into ``tmp_path``; the record and a fresh task."""
+    from benchmark.runner import run
+    from tasks import TASKS
+
+    record = run(embedder="mfcc", task=name, protocol=protocol, seeds=seeds, data_home=home,
+                 cache_dir=tmp_path / "cache", results_dir=tmp_path / "results")
+    return record, TASKS.create(name)
+
+
+def assert_record(record: dict, task, splits: list[tuple[str, int, int, int]], seeds: int = 2) -> None:
+    """Complete, with these (name, n_train, n_valid, n_test) splits and the task's metrics
+    (headline first) for every split x seed and in the summary."""
+    assert record["status"] == "complete"
+    got = [(s["name"], s["n_train"], s["n_valid"], s["n_test"]) for s in record["task"]["splits"]]
+    assert got == splits
+    assert len(record["scores"]) == len(splits) * seeds
+    assert {(s["split"], s["seed"]) for s in record["scores"]} == {(n, k) for n, *_ in splits for k in range(seeds)}
+    for score in record["scores"]:
+        assert list(score["metrics"]) == list(task.metrics)
+    assert list(record["summary"]) == list(task.metrics)
+    assert record["skipped"]["count"] == 0
