@@ -263,8 +263,8 @@ class Musicnn(Embedder):
                 torch.manual_seed(self.seed)
                 model = MusicnnBackbone()
         else:
+            path = self.weights_path()  # first: a missing file fails before any model is built
             model = MusicnnBackbone()
-            path = self.weights_path()
             state = read_checkpoint(path)
             prefix = find_backbone_prefix(state, path) if self.variant == "mulap" else ""
             kept, rest = backbone_state(state, prefix)
