@@ -6,7 +6,8 @@ Protocol file: jukemir's ``emomusic.json.gz`` (per song: ``split`` and the stati
 ``mean_arousal``/``mean_valence``). Targets are z-scored with the mean and population standard
 deviation (ddof=0) of the development set (train + valid, 619 songs), the rule that reproduces
 jukemir's stored targets exactly; the test songs use the same statistics.
-Audio layout: ``clips_45seconds/<song_id>.mp3`` (the released 45-second excerpts, used whole).
+Audio layout: ``clips_45seconds/<song_id>.mp3`` (the released 45-second excerpts, used whole;
+jukemir's ``clip_offset`` only locates that excerpt in the original song).
 Clip id = song_id without leading zeros (the audio file name).
 """
 from __future__ import annotations
