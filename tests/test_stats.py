@@ -1,0 +1,102 @@
+"""Summaries over seeds, the paired bootstrap test, and ``bench compare`` on two stored runs."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from scipy import stats as sps
+
+from benchmark import stats
+from benchmark.compare import compare
+from benchmark.errors import BenchError
+
+
+def _scores(values: dict[tuple[str, int], float], metric="accuracy") -> list[dict]:
+    return [{"split": sp, "seed": seed, "metrics": {metric: v}, "extra": {}} for (sp, seed), v in values.items()]
+
+
+def test_summary_is_mean_over_splits_then_t_interval_over_seeds():
+    rng = np.random.default_rng(0)
+    table = {(f"fold{k}", s): float(rng.uniform(0.6, 0.8)) for k in range(1, 4) for s in range(5)}
+    summary = stats.summarize(_scores(table), ["accuracy"])["accuracy"]
+    per_seed = [np.mean([table[(f"fold{k}", s)] for k in range(1, 4)]) for s in range(5)]
+    assert summary["per_seed"] == pytest.approx(per_seed)
+    assert summary["mean"] == pytest.approx(np.mean(per_seed))
+    assert summary["std"] == pytest.approx(np.std(per_seed, ddof=1))
+    half = sps.t.ppf(0.975, 4) * np.std(per_seed, ddof=1) / np.sqrt(5)
+    assert summary["ci95"] == pytest.approx([np.mean(per_seed) - half, np.mean(per_seed) + half])
+    assert summary["ci_method"] == stats.CI_METHOD and summary["n_seeds"] == 5 and summary["n_splits"] == 3
+
+
+def test_summary_leaves_out_seeds_missing_a_split():
+    table = {("a", 0): 0.5, ("b", 0): 0.7, ("a", 1): 0.9}
+    summary = stats.summarize(_scores(table), ["accuracy"])["accuracy"]
+    assert summary["n_seeds"] == 1 and summary["incomplete_seeds"] == 1
+    assert summary["mean"] == pytest.approx(0.6) and summary["ci95"] == pytest.approx([0.6, 0.6])
+
+
+def _record(values, name="x", metric="accuracy"):
+    return {"embedder": {"name": name}, "task": {"name": "demo", "metrics": [metric]}, "protocol": {"name": "coala"},
+            "scores": _scores(values, metric)}
+
+
+def test_paired_test_sees_a_consistent_small_gain_and_not_noise():
+    rng = np.random.default_rng(1)
+    base = {(f"f{k}", s): float(rng.uniform(0.5, 0.9)) for k in range(5) for s in range(10)}
+    better = {key: v + 0.01 + rng.normal(0, 0.002) for key, v in base.items()}
+    result = stats.paired_test(_record(better), _record(base), "accuracy")
+    assert result["n_pairs"] == 50 and result["diff"] == pytest.approx(0.01, abs=0.002)
+    assert result["ci95"][0] > 0 and result["p_value"] < 0.001
+    noisy = {key: v + rng.normal(0, 0.02) for key, v in base.items()}
+    result = stats.paired_test(_record(noisy), _record(base), "accuracy")
+    assert result["ci95"][0] < 0 < result["ci95"][1] and result["p_value"] > 0.05
+    same = stats.paired_test(_record(base), _record(base), "accuracy")
+    assert same["diff"] == 0 and same["p_value"] == 1.0
+    again = stats.paired_test(_record(noisy), _record(base), "accuracy")
+    assert again == result
+
+
+def test_paired_test_uses_only_matching_pairs_and_explains_mismatches():
+    a = _record({("f1", 0): 0.8, ("f1", 1): 0.7, ("f2", 0): 0.6})
+    b = _record({("f1", 0): 0.7, ("f2", 0): 0.5, ("f3", 0): 0.1})
+    assert stats.paired_test(a, b, "accuracy")["n_pairs"] == 2
+    with pytest.raises(BenchError, match="share no"):
+        stats.paired_test(a, _record({("g", 9): 0.5}), "accuracy")
+    with pytest.raises(BenchError, match="its metrics are: accuracy"):
+        stats.paired_test(a, b, "roc_auc")
+
+
+def _store_two_runs(root):
+    from benchmark.results import ResultsStore, new_record
+
+    store = ResultsStore(root)
+    rng = np.random.default_rng(2)
+    for name, shift in (("good", 0.05), ("plain", 0.0)):
+        record = new_record(f"key-{name}-0123456789", {"name": name, "config": {}, "dim": 8},
+                            {"name": "demo", "dataset": "demo", "kind": "multiclass", "metrics": ["accuracy"]},
+                            {"name": "coala"}, range(10), "cache")
+        record["scores"] = _scores({(f"fold{k}", s): 0.7 + shift + float(rng.normal(0, 0.01))
+                                    for k in range(1, 6) for s in range(10)})
+        record["summary"] = stats.summarize(record["scores"], ["accuracy"])
+        record.update(status="complete", finished=f"2026-01-0{1 if shift else 2}T00:00:00+00:00")
+        store.save(record)
+
+
+def test_bench_compare_on_two_stored_runs(tmp_path):
+    _store_two_runs(tmp_path)
+    text = compare(tmp_path, "demo", "good", "plain")
+    assert "difference (A - B): +5." in text and "good is better" in text and "50 matching (split, seed) pairs" in text
+    with pytest.raises(BenchError, match="bench run --embedder missing --task demo"):
+        compare(tmp_path, "demo", "good", "missing")
+
+
+def test_bench_compare_command(tmp_path):
+    from cli import cli
+
+    _store_two_runs(tmp_path)
+    result = CliRunner().invoke(cli, ["compare", "plain", "good", "--task", "demo", "--results-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "difference (A - B): -5." in result.output
+    result = CliRunner().invoke(cli, ["compare", "plain", "good", "--task", "demo", "--metric", "r2",
+                                      "--results-dir", str(tmp_path)])
+    assert result.exit_code == 2 and "Traceback" not in result.output and "no 'r2' scores" in result.output
