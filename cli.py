@@ -88,7 +88,7 @@ def list_(what, data_home):
     elif what == "tasks":
         click.echo(tabulate(listing.task_rows(data_home), headers=["task", "kind", "split", "metrics", "protocol", "data present"]))
     else:
-        click.echo(tabulate(listing.protocol_rows(), headers=["protocol", "values"]))
+        click.echo(tabulate(listing.protocol_rows(), headers=["protocol", "probe", "training", "validation", "pooling"]))
 
 
 @cli.command()

@@ -41,4 +41,16 @@ def task_rows(data_home: str | Path | None = None) -> list[list[str]]:
 def protocol_rows() -> list[list[str]]:
     from .protocols import PROTOCOLS
 
-    return [[name, PROTOCOLS.create(name).describe()] for name in PROTOCOLS.names()]
+    rows = []
+    for name in PROTOCOLS.names():
+        p = PROTOCOLS.create(name)
+        if p.probe == "linear":
+            model = "linear (logistic / ridge)"
+        else:
+            model = f"MLP {'-'.join(map(str, p.hidden))}, Adam lr {p.lr:g}, {p.weight_decay_style} {p.weight_decay:g}, batch {p.batch_size}"
+        stop = (f"train loss (tol {p.tol:g}, {p.patience} epochs)" if p.stopping == "train_loss"
+                else f"valid metric (patience {p.patience})")
+        rows.append([name, model, f"≤{p.max_epochs} epochs, stop on {stop}" if p.probe != "linear" else "-",
+                     "yes" if p.uses_validation else "no",
+                     p.pooling + (", chunk-level" if p.chunk_training else "")])
+    return rows
