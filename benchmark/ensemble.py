@@ -125,19 +125,26 @@ class Adam:
 
     def step(self, params: list[Tensor], grads: list[Tensor]) -> None:
         self.t += 1
+        bc1, bc2 = 1 - self.b1 ** self.t, 1 - self.b2 ** self.t
+        lr0 = float(self.lr.view(-1)[0])
+        if bool((self.lr == lr0).all()):
+            # one fused kernel for all tensors; scikit-learn's form is torch's with eps/sqrt(1-β2^t):
+            # lr·sqrt(bc2)/bc1 · m/(sqrt(v)+eps) = lr/bc1 · m/(sqrt(v)/sqrt(bc2) + eps/sqrt(bc2))
+            eps = self.eps / math.sqrt(bc2) if self.style == "sklearn" else self.eps
+            steps = [torch.tensor(float(self.t), device=p.device) for p in params]
+            torch._fused_adam_(params, grads, self.m, self.v, [], steps, lr=lr0, beta1=self.b1, beta2=self.b2,
+                               weight_decay=self.wd if self.style == "torch" else 0.0, eps=eps,
+                               amsgrad=False, maximize=False)
+            return
+        # per-seed learning rates (after ReduceLROnPlateau lowered some): the same update, unfused
         if self.style == "torch" and self.wd:
             torch._foreach_add_(grads, params, alpha=self.wd)
         torch._foreach_lerp_(self.m, grads, 1 - self.b1)
         torch._foreach_mul_(self.v, self.b2)
         torch._foreach_addcmul_(self.v, grads, grads, value=1 - self.b2)
-        bc1, bc2 = 1 - self.b1 ** self.t, 1 - self.b2 ** self.t
         denom = torch._foreach_sqrt(self.v)
         if self.style == "sklearn":
             torch._foreach_add_(denom, self.eps)
-            if bool((self.lr == self.lr.flatten()[0]).all()):
-                step = float(self.lr.flatten()[0]) * math.sqrt(bc2) / bc1
-                torch._foreach_addcdiv_(params, self.m, denom, value=-step)
-                return
             scale = self.lr * (math.sqrt(bc2) / bc1)
         else:
             torch._foreach_div_(denom, math.sqrt(bc2))
@@ -297,7 +304,7 @@ def fit(F: Tensor, Y: Tensor, draw: Callable[[list[torch.Generator], int], tuple
             acts = forward(stack, Xb)
             out = head.probs(acts[-1])
             if sklearn:
-                l2 = sum((w * w).sum(dim=(1, 2)) for w in stack.W)
+                l2 = sum(torch.linalg.vector_norm(w.flatten(1), dim=1).square() for w in stack.W)
                 acc += (head.sklearn_loss(out, Yb) + 0.5 * alpha * l2 / b).to(torch.float64) * b
             grads = backward(stack, acts, head.delta(out, Yb), alpha / b if sklearn else 0.0)
             opt.step(stack.tensors(), grads)

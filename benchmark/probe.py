@@ -25,9 +25,10 @@ _PREDICT_CHUNK = 8192  # frames per forward pass at prediction time (bounds memo
 
 def fit_predict(protocol: Protocol, kind: str, train: Data, valid: Data | None, test_frames: list[np.ndarray],
                 seeds: Sequence[int], valid_metric: str, device: str = "cpu",
-                n_outputs: int | None = None) -> dict[int, np.ndarray]:
+                n_outputs: int | None = None, info: dict | None = None) -> dict[int, np.ndarray]:
     """Train ``protocol``'s probe once per seed on ``train`` (and ``valid`` where the protocol
-    stops on it) and return the test predictions of every seed."""
+    stops on it) and return the test predictions of every seed. ``info``, if given, receives
+    {"epochs": {seed: epochs trained}} (the stopping epoch; MLP probes only)."""
     seeds = [int(s) for s in seeds]
     if not seeds:
         return {}
@@ -47,7 +48,8 @@ def fit_predict(protocol: Protocol, kind: str, train: Data, valid: Data | None, 
         return {s: out.copy() for s in seeds}
     if protocol.probe != "mlp":
         raise BenchError(f"Protocol '{protocol.name}' has unknown probe '{protocol.probe}' (expected mlp or linear).")
-    return _mlp(protocol, kind, train, valid, test_frames, seeds, valid_metric, torch.device(device), n_outputs)
+    return _mlp(protocol, kind, train, valid, test_frames, seeds, valid_metric, torch.device(device), n_outputs,
+                info if info is not None else {})
 
 
 # -- data preparation ------------------------------------------------------------------------
@@ -115,7 +117,8 @@ def _style(protocol: Protocol) -> str:
 
 
 def _mlp(protocol: Protocol, kind: str, train: Data, valid: Data | None, test_frames: list[np.ndarray],
-         seeds: list[int], valid_metric: str, device: torch.device, n_outputs: int) -> dict[int, np.ndarray]:
+         seeds: list[int], valid_metric: str, device: torch.device, n_outputs: int,
+         info: dict) -> dict[int, np.ndarray]:
     style = _style(protocol)
     Y, head_kind, classes = _targets(protocol, kind, np.asarray(train[1]), n_outputs)
     head = E.Head(head_kind, style)
@@ -159,6 +162,7 @@ def _mlp(protocol: Protocol, kind: str, train: Data, valid: Data | None, test_fr
         raise BenchError(f"Protocol '{protocol.name}' has unknown stopping rule '{protocol.stopping}'.")
     result = E.fit(F_t, Y_t, draw, gens, stack, head, opt, stopper, protocol.batch_size, protocol.max_epochs,
                    drop_last=style == "torch", alpha=protocol.weight_decay if style == "sklearn" else 0.0)
+    info["epochs"] = dict(zip(seeds, result.epochs))
     probs = _predict(result.stack, head, test_frames, protocol, scale, device)
     return {s: _columns(probs[i], head_kind, classes, kind, n_outputs) for i, s in enumerate(seeds)}
 

@@ -250,3 +250,22 @@ def test_linear_probe_is_deterministic_and_handles_constant_labels():
     reg = probe.fit_predict(LINEAR, "regression", (_frames(X[:200]), X[:200, :2] * 3), None, _frames(X[200:]), [0],
                             "r2", n_outputs=2)[0]
     assert metrics.compute("regression", ["r2"], X[200:, :2] * 3, reg)[0]["r2"] > 0.95
+
+
+@pytest.mark.parametrize("style", ["sklearn", "torch"])
+def test_adam_per_seed_learning_rates_equal_separate_optimisers(style):
+    """The unfused path (seeds at different learning rates after a plateau) = the fused one per seed."""
+    rng = np.random.default_rng(5)
+    params = [torch.tensor(rng.standard_normal((2, 4, 3))), torch.tensor(rng.standard_normal((2, 1, 3)))]
+    grads = [[torch.tensor(rng.standard_normal(p.shape)) for p in params] for _ in range(4)]
+    together = [p.clone() for p in params]
+    opt = E.Adam(together, 1e-2, style, weight_decay=1e-2)
+    opt.lr.view(-1)[1] = 3e-3
+    alone = [[p[i:i + 1].clone() for p in params] for i in range(2)]
+    opts = [E.Adam(alone[i], lr, style, weight_decay=1e-2) for i, lr in enumerate((1e-2, 3e-3))]
+    for g in grads:
+        opt.step(together, [x.clone() for x in g])
+        for i in range(2):
+            opts[i].step(alone[i], [x[i:i + 1].clone() for x in g])
+    for j in range(2):
+        np.testing.assert_allclose(together[j].numpy(), torch.cat([alone[0][j], alone[1][j]]).numpy(), atol=1e-12)

@@ -1,0 +1,176 @@
+"""Speed of the ``coala`` probe: bench's batched seeds against scikit-learn fits one after another.
+
+US8K-shaped data: 8732 clips x 1152 dims, 10 classes, 10 folds x 10 seeds, protocol ``coala``.
+The features are clustered Gaussians (class centres plus shared low-rank "nuisance" directions
+plus noise) so that the probe neither separates them at once nor fails: the accuracy lands in a
+realistic range and training runs a realistic number of epochs before the stopping rule fires.
+
+Both sides get the same float32 standardised features (scikit-learn keeps float32, as in the
+authors' scripts) and use the default thread settings. scikit-learn's baseline is
+``MLPClassifier(hidden_layer_sizes=(256,), random_state=seed)`` per (fold, seed); timing all 100
+takes long, so ``--sklearn-fits K`` times K of them and extrapolates the mean to every fit
+(said in the output). ``--folds`` limits the folds bench trains; the bench time is extrapolated
+the same way. Run:  python benchmarks/probe.py [--folds 10] [--sklearn-fits 5]
+
+``--parity-demo CACHE_DIR``: instead, the accuracy parity on real audio features: the MFCCs of
+the built-in demo task (5 folds, via the normal extraction and cache), bench ``coala`` against
+scikit-learn over the same 10 seeds and folds.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+N_CLIPS, DIM, N_CLASSES, N_FOLDS = 8732, 1152, 10, 10
+
+
+def make_data(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, N_CLASSES, N_CLIPS)
+    folds = rng.integers(0, N_FOLDS, N_CLIPS)
+    centres = rng.standard_normal((N_CLASSES, DIM)) * 0.12
+    nuisance = rng.standard_normal((N_CLIPS, 32)) @ rng.standard_normal((32, DIM)) * 0.25
+    X = centres[y] + nuisance + rng.standard_normal((N_CLIPS, DIM))
+    return X.astype(np.float32), y, folds
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import torch
+
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return (f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} threads), "
+            f"load average at start {load:.1f}")
+
+
+def parity_demo(cache_dir: str, seeds: list[int]) -> None:
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.preprocessing import StandardScaler
+
+    from benchmark import metrics, probe
+    from benchmark.extract import extract
+    from benchmark.protocols import COALA
+    from benchmark.store import EmbeddingStore
+    from embedders import EMBEDDERS
+    from tasks import TASKS
+
+    task = TASKS.create("demo")
+    clips = task.clips(task.root(Path(cache_dir), Path(cache_dir)))
+    embedder = EMBEDDERS.create("mfcc")
+    store = EmbeddingStore(Path(cache_dir), embedder.config())
+    extract(embedder, clips, store)
+    by_id = {c.id: c for c in clips}
+    ours, theirs = [], []
+    for split in task.splits(clips):
+        train_ids = list(split.train) + (list(split.valid) if split.valid_from_train else [])
+        tr, te = [by_id[i] for i in train_ids], [by_id[i] for i in split.test]
+        Ftr, ytr = store.get_many(tr), task.encode_targets(tr)
+        Fte, yte = store.get_many(te), task.encode_targets(te)
+        preds = probe.fit_predict(COALA, "multiclass", (Ftr, ytr), None, Fte, seeds, "accuracy",
+                                  n_outputs=len(task.labels))
+        ours.append([metrics.compute("multiclass", ["accuracy"], yte, preds[s])[0]["accuracy"] for s in seeds])
+        Xtr = np.stack([f.reshape(-1, f.shape[-1]).mean(0) for f in Ftr])
+        Xte = np.stack([f.reshape(-1, f.shape[-1]).mean(0) for f in Fte])
+        scaler = StandardScaler().fit(Xtr)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            theirs.append([MLPClassifier(hidden_layer_sizes=(256,), random_state=s).fit(scaler.transform(Xtr), ytr)
+                           .score(scaler.transform(Xte), yte) for s in seeds])
+        print(f"  {split.name}: bench {np.mean(ours[-1]) * 100:.2f}  sklearn {np.mean(theirs[-1]) * 100:.2f}", flush=True)
+    a, b = np.mean(ours) * 100, np.mean(theirs) * 100
+    print(f"demo MFCC, {len(ours)} folds x {len(seeds)} seeds: bench {a:.2f}  sklearn {b:.2f}  difference {a - b:+.2f} points")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--folds", type=int, default=N_FOLDS, help="folds bench trains (extrapolated to 10)")
+    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--sklearn-fits", type=int, default=5, help="scikit-learn fits timed (extrapolated to all)")
+    parser.add_argument("--parity-demo", metavar="CACHE_DIR", default=None,
+                        help="run the accuracy parity check on the demo task's MFCCs instead")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="threads for both sides (torch and the BLAS under numpy); default: library defaults")
+    args = parser.parse_args()
+    if args.threads:
+        import torch
+        from threadpoolctl import threadpool_limits
+
+        torch.set_num_threads(args.threads)
+        threadpool_limits(args.threads)
+    if args.parity_demo:
+        parity_demo(args.parity_demo, list(range(args.seeds)))
+        return
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.preprocessing import StandardScaler
+
+    from benchmark import metrics, probe
+    from benchmark.protocols import COALA
+
+    X, y, folds = make_data()
+    seeds = list(range(args.seeds))
+    n_fits = N_FOLDS * len(seeds)
+    print(f"machine: {machine()}")
+    print(f"data: {N_CLIPS} x {DIM}, {N_CLASSES} classes, {N_FOLDS} folds x {len(seeds)} seeds = {n_fits} fits, coala")
+
+    bench_time, bench_epochs, bench_acc = 0.0, [], []
+    for k in range(args.folds):
+        tr, te = folds != k, folds == k
+        info: dict = {}
+        start = time.perf_counter()
+        preds = probe.fit_predict(COALA, "multiclass", ([r[None] for r in X[tr]], y[tr]), None,
+                                  [r[None] for r in X[te]], seeds, "accuracy", n_outputs=N_CLASSES, info=info)
+        bench_time += time.perf_counter() - start
+        bench_epochs += list(info["epochs"].values())
+        bench_acc += [metrics.compute("multiclass", ["accuracy"], y[te], preds[s])[0]["accuracy"] for s in seeds]
+        print(f"  bench fold {k + 1}: {time.perf_counter() - start:.1f} s for {len(seeds)} seeds, "
+              f"epochs {min(info['epochs'].values())}-{max(info['epochs'].values())}", flush=True)
+    bench_total = bench_time * N_FOLDS / args.folds
+
+    sk_times, sk_epochs, sk_acc = [], [], []
+    pairs = [(k % N_FOLDS, seeds[k % len(seeds)]) for k in range(args.sklearn_fits)]
+    for fold, seed in pairs:
+        tr, te = folds != fold, folds == fold
+        scaler = StandardScaler().fit(X[tr])
+        Xtr, Xte = scaler.transform(X[tr]), scaler.transform(X[te])
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            clf = MLPClassifier(hidden_layer_sizes=(256,), random_state=seed).fit(Xtr, y[tr])
+        sk_times.append(time.perf_counter() - start)
+        sk_epochs.append(clf.n_iter_)
+        sk_acc.append(clf.score(Xte, y[te]))
+        print(f"  sklearn fold {fold + 1} seed {seed}: {sk_times[-1]:.1f} s, {clf.n_iter_} epochs "
+              f"(dtype {Xtr.dtype})", flush=True)
+    sk_total = float(np.mean(sk_times)) * n_fits
+
+    print(f"bench  : {bench_total:8.1f} s for {n_fits} fits"
+          + (f" (measured {args.folds} folds, x{N_FOLDS / args.folds:.1f})" if args.folds != N_FOLDS else "")
+          + f"; {bench_total / n_fits:.2f} s/fit, mean {np.mean(bench_epochs):.0f} epochs, "
+            f"accuracy {np.mean(bench_acc) * 100:.2f}")
+    print(f"sklearn: {sk_total:8.1f} s for {n_fits} fits (measured {len(sk_times)} fits, mean x{n_fits})"
+          f"; {np.mean(sk_times):.2f} s/fit, mean {np.mean(sk_epochs):.0f} epochs, accuracy {np.mean(sk_acc) * 100:.2f}")
+    per_epoch = (np.mean(sk_times) / np.mean(sk_epochs)) / (bench_total / n_fits / np.mean(bench_epochs))
+    print(f"speed-up: {sk_total / bench_total:.1f}x (per epoch: {per_epoch:.1f}x)")
+
+
+if __name__ == "__main__":
+    main()
