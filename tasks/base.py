@@ -70,8 +70,15 @@ class DataReport:
     problems: list[str] = field(default_factory=list)
 
     @property
+    def wrong_splits(self) -> list[str]:
+        return [name for name, expected in self.expected_split_sizes.items()
+                if tuple(self.split_sizes.get(name, ())) != tuple(expected)]
+
+    @property
     def ok(self) -> bool:
-        return not self.missing and not self.problems and all(self.protocol_files.values())
+        """Complete: no clip missing, no problem, every protocol file found, official split sizes."""
+        return (not self.missing and not self.problems and all(self.protocol_files.values())
+                and not self.wrong_splits)
 
     def format(self, first: int = 5) -> str:
         lines = [f"Task {self.task}: data at {self.root}"]

@@ -20,3 +20,15 @@ def test_demo_is_generated_deterministically_in_a_us8k_like_layout(tmp_path):
     assert [s.sizes() for s in task.splits(clips)] == [(300, 100, 100)] * 5
     generate(tmp_path / "b")
     assert digest(tmp_path / "a") == digest(tmp_path / "b")
+
+
+def test_data_check_is_complete_only_with_the_official_split_sizes(tmp_path):
+    task = DemoTask()
+    report = task.check(tmp_path / "demo")
+    assert report.ok and "status: complete" in report.format()
+    (tmp_path / "demo" / "audio" / "fold2" / "3-vibrato-001.wav").unlink()
+    report = task.check(tmp_path / "demo")
+    assert not report.ok and report.missing == ["3-vibrato-001.wav"]
+    report.missing.clear()  # all present, but a split smaller than the official one
+    report.split_sizes["fold2"] = (300, 100, 99)
+    assert not report.ok and report.wrong_splits == ["fold2"] and "INCOMPLETE" in report.format()
