@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -150,9 +149,8 @@ def _probe_all(task_obj: Any, protocol: Protocol, clips: Sequence, splits: Seque
         train, test = data(train_ids), data(list(split.test))
         valid = data(valid_ids) if valid_ids else None
         outputs = n_outputs if n_outputs is not None else train[1].shape[1]
-        with _torch_threads(_probe_threads(protocol, train[0], len(pending), device)):
-            predictions = probe.fit_predict(protocol, task_obj.kind, train, valid, test[0], pending,
-                                            valid_metric=task_obj.metrics[0], device=device, n_outputs=outputs)
+        predictions = probe.fit_predict(protocol, task_obj.kind, train, valid, test[0], pending,
+                                        valid_metric=task_obj.metrics[0], device=device, n_outputs=outputs)
         for seed in pending:
             scores, extra = metrics.compute(task_obj.kind, list(task_obj.metrics), test[1], predictions[seed])
             record["scores"].append({"split": split.name, "seed": int(seed), "metrics": scores, "extra": extra})
@@ -161,25 +159,3 @@ def _probe_all(task_obj: Any, protocol: Protocol, clips: Sequence, splits: Seque
         results.save(record)  # a killed run resumes after the last finished split
     echo(f"Probes: {len(todo)} splits × {len(seeds)} seeds trained")
 
-
-def _probe_threads(protocol: Protocol, frames: Sequence[np.ndarray], n_seeds: int, device: str) -> int | None:
-    """One CPU thread for small probes: their steps are too short to share, and two threads
-    contending for cores were measured 2-10x slower. Large probes keep torch's default."""
-    if not str(device).startswith("cpu") or not len(frames):
-        return None
-    width = max(protocol.hidden or (1,))
-    work = n_seeds * min(protocol.batch_size, len(frames)) * np.shape(frames[0])[-1] * width
-    return 1 if work < 2e8 else None
-
-
-@contextmanager
-def _torch_threads(n: int | None):
-    import torch
-
-    before = torch.get_num_threads()
-    if n:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
