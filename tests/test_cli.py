@@ -106,3 +106,22 @@ def test_list_commands():
     assert code == 0 and "demo" in out and "multiclass" in out
     code, out = invoke("list", "protocols")
     assert code == 0 and "coala" in out and "mulap" in out
+
+
+def test_csv_task_over_real_recordings(shared, tmp_path):
+    """The fixture clips are real recordings (GTZAN, UrbanSound8K, ESC-50, TinySOL) of mixed
+    rates and channels; absolute paths in the CSV are used as they are."""
+    manifest = json.loads((shared / "golden" / "MANIFEST.json").read_text())
+    paths = {name: shared / clip["source_path"] for name, clip in manifest["clips"].items()}
+    rows = [("country.00000", "music", "train"), ("Cb-ord-A2-mf-2c-N", "music", "train"),
+            ("135776-2-0-49", "environment", "train"), ("1-104089-A-22", "environment", "test"),
+            ("Fl-ord-C4-mf-N-T14d", "music", "test")]
+    csv = tmp_path / "real.csv"
+    csv.write_text("path,label,split\n" + "".join(f"{paths[n]},{label},{split}\n" for n, label, split in rows))
+    code, out = invoke("run", "-e", "mfcc", "-t", f"csv:{csv}", "--seeds", 3)
+    assert code == 0, out
+    assert "5 extracted" in out and "| csv:real" in out
+    (record_path,) = Path(os.environ["BENCH_RESULTS_DIR"]).glob("runs/csv_real/mfcc/*.json")
+    record = json.loads(record_path.read_text())
+    assert record["task"]["splits"] == [{"name": "official", "n_train": 3, "n_valid": 0, "n_test": 2}]
+    assert len(record["scores"]) == 3 and all(0 <= s["metrics"]["accuracy"] <= 1 for s in record["scores"])
