@@ -81,12 +81,13 @@ def run(
     record["timings"]["extract_s"] = round(record["timings"].get("extract_s", 0.0) + report.seconds, 3)
     if report.clips_per_second:
         record["timings"]["extract_clips_per_s"] = round(report.clips_per_second, 3)
-    if hasattr(embedder_obj, "notes"):
-        record["notes"].update(embedder_obj.notes())
+    usable = [c for c in clips if c.id not in set(report.failed)]
+    if hasattr(embedder_obj, "notes"):  # tag models count unknown tags over all inputs, cached or not
+        inputs = [c.tags or () for c in usable] if embedder_obj.input_kind == "tags" else None
+        record["notes"].update(embedder_obj.notes(inputs) if inputs is not None else embedder_obj.notes())
     if hasattr(task_obj, "notes"):
         record["notes"].update(task_obj.notes())
 
-    usable = [c for c in clips if c.id not in set(report.failed)]
     splits = task_obj.splits(usable)
     record["task"]["splits"] = [{"name": s.name, "n_train": len(s.train), "n_valid": len(s.valid),
                                  "n_test": len(s.test)} for s in splits]

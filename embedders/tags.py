@@ -200,11 +200,26 @@ class TagEncoder(Embedder):
         out = out.float().cpu().numpy()
         return [out[i : i + 1] for i in range(len(batch))]
 
-    def notes(self) -> dict[str, Any]:
-        """Counts for the RunRecord: tags dropped as unknown, sounds left with no known tag, over the
-        ``sounds_embedded`` sounds embedded by this process (cached ones are not re-counted)."""
+    def notes(self, inputs: Sequence[Sequence[str] | str] | None = None) -> dict[str, Any]:
+        """Counts for the RunRecord: tags dropped as unknown and sounds left with no known tag.
+        Given ``inputs`` (every tag list of the task), they are counted over those, so cached
+        embeddings are counted too; otherwise over the sounds embedded by this process."""
+        if inputs is not None:
+            self.ensure_loaded()
+            self.unknown_tags.clear()
+            self.sounds_embedded = len(inputs)
+            self.sounds_without_known_tags = 0
+            for tags in inputs:
+                tags = tags.split() if isinstance(tags, str) else tags
+                known = 0
+                for tag in tags:
+                    if self.lookup(str(tag)) is None:
+                        self.unknown_tags[str(tag)] += 1
+                    else:
+                        known += 1
+                self.sounds_without_known_tags += known == 0
         return {
-            "sounds_embedded": self.sounds_embedded,
+            "sounds_counted": self.sounds_embedded,
             "unknown_tags_dropped": int(sum(self.unknown_tags.values())),
             "unknown_tags_distinct": len(self.unknown_tags),
             "unknown_tags_most_common": self.unknown_tags.most_common(20),
