@@ -37,6 +37,22 @@ def cli() -> None:
     """
 
 
+def _parse_options(ctx, param, values) -> dict:
+    """KEY=VALUE pairs; values that read as JSON (numbers, true/false) are converted."""
+    import json
+
+    parsed = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"'{item}' is not KEY=VALUE.")
+        try:
+            parsed[key] = json.loads(value)
+        except ValueError:
+            parsed[key] = value
+    return parsed
+
+
 def _options(function):
     for option in reversed([
         click.option("--data-home", type=click.Path(file_okay=False), help="Folder holding the datasets (default: $BENCH_DATA_HOME or ~/bench-data)."),
@@ -44,6 +60,8 @@ def _options(function):
         click.option("--device", default=None, help="torch device (default: cuda when present, else cpu)."),
         click.option("--weights", type=click.Path(dir_okay=False), default=None, help="Checkpoint file for the embedder."),
         click.option("--jobs", type=int, default=1, show_default=True, help="Processes decoding audio in parallel."),
+        click.option("--option", "options", multiple=True, callback=_parse_options, metavar="KEY=VALUE",
+                     help="Embedder option, repeatable (e.g. word2vec=model.bin for the tag encoders)."),
     ]):
         function = option(function)
     return function
@@ -57,7 +75,7 @@ def _options(function):
 @click.option("--results-dir", type=click.Path(file_okay=False), help="Where run records go (default: $BENCH_RESULTS_DIR or ./results).")
 @click.option("--skip-missing", is_flag=True, help="Go on without missing or unreadable clips (they are recorded).")
 @_options
-def run(embedder, task, protocol, seeds, results_dir, skip_missing, data_home, cache_dir, device, weights, jobs):
+def run(embedder, task, protocol, seeds, results_dir, skip_missing, data_home, cache_dir, device, weights, jobs, options):
     """Embed a task's clips (cached) and train the probes over its official splits.
 
     \b
@@ -70,7 +88,8 @@ def run(embedder, task, protocol, seeds, results_dir, skip_missing, data_home, c
 
     record = run_benchmark(embedder, task, protocol=protocol, seeds=seeds, data_home=data_home, cache_dir=cache_dir,
                            results_dir=results_dir, device=device, weights=weights, jobs=jobs,
-                           skip_missing=skip_missing, progress=sys.stderr.isatty(), echo=click.echo)
+                           skip_missing=skip_missing, progress=sys.stderr.isatty(), echo=click.echo,
+                           embedder_options=options)
     click.echo(format_summary(record))
 
 
@@ -97,7 +116,7 @@ def list_(what, data_home):
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help=".npz (keys <stem>.embedding, <stem>.frames) or .npy.")
 @click.option("--frames", is_flag=True, help="Also write per-frame embeddings (default: one mean vector per clip).")
 @_options
-def embed(embedder, files, output, frames, data_home, cache_dir, device, weights, jobs):
+def embed(embedder, files, output, frames, data_home, cache_dir, device, weights, jobs, options):
     """Embed arbitrary audio files.
 
     \b
@@ -107,7 +126,7 @@ def embed(embedder, files, output, frames, data_home, cache_dir, device, weights
     from benchmark.embed_files import embed_files
 
     path = embed_files(embedder, files, output, frames=frames, weights=weights, device=device, cache_dir=cache_dir,
-                       jobs=jobs, progress=sys.stderr.isatty())
+                       jobs=jobs, progress=sys.stderr.isatty(), embedder_options=options)
     click.echo(f"Wrote {path}")
 
 

@@ -22,6 +22,7 @@ def embed_files(
     cache_dir: str | Path | None = None,
     jobs: int = 1,
     progress: bool = False,
+    embedder_options: dict | None = None,
 ) -> Path:
     """Write ``output``: .npz with keys ``<stem>.embedding`` (and ``<stem>.frames`` with
     ``frames``), or .npy with the clip vectors stacked in file order (with ``frames``: the frames
@@ -34,7 +35,8 @@ def embed_files(
         raise BenchError(f"Output {output} must end in .npz or .npy.")
     if frames and output.suffix == ".npy" and len(files) != 1:
         raise BenchError("Per-frame output of several files needs a .npz file (one array per file).")
-    embedder = EMBEDDERS.create(embedder_name, weights=weights, device=device or config.default_device())
+    embedder = EMBEDDERS.create(embedder_name, weights=weights, device=device or config.default_device(),
+                                **(embedder_options or {}))
     if embedder.input_kind != "audio":
         raise BenchError(f"Embedder '{embedder_name}' embeds {embedder.input_kind}, not audio files.")
     clips = [Clip(id=str(f), target=None, path=Path(f)) for f in files]

@@ -35,6 +35,7 @@ def run(
     skip_missing: bool = False,
     progress: bool = False,
     echo: Echo = _quiet,
+    embedder_options: dict[str, Any] | None = None,
 ) -> dict:
     """Evaluate ``embedder`` on ``task``; resumes an unfinished identical run. Returns the RunRecord."""
     from embedders import EMBEDDERS
@@ -47,7 +48,8 @@ def run(
     clips, skipped = _drop_missing(task_obj, root, clips, skip_missing)
     probe_protocol = for_task(PROTOCOLS.create(protocol or task_obj.protocol),
                               getattr(task_obj, "protocol_group", task_obj.dataset))
-    embedder_obj = EMBEDDERS.create(embedder, weights=weights, device=device or config.default_device())
+    embedder_obj = EMBEDDERS.create(embedder, weights=weights, device=device or config.default_device(),
+                                    **(embedder_options or {}))
     if embedder_obj.input_kind != task_obj.input_kind:
         raise BenchError(
             f"Embedder '{embedder}' takes {embedder_obj.input_kind} input but task '{task_obj.name}' gives "

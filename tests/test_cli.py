@@ -125,3 +125,17 @@ def test_csv_task_over_real_recordings(shared, tmp_path):
     record = json.loads(record_path.read_text())
     assert record["task"]["splits"] == [{"name": "official", "n_train": 3, "n_valid": 0, "n_test": 2}]
     assert len(record["scores"]) == 3 and all(0 <= s["metrics"]["accuracy"] <= 1 for s in record["scores"])
+
+
+def test_embedder_options_reach_the_embedder_and_its_cache_key(tmp_path):
+    plugin = tmp_path / "plugin.py"
+    plugin.write_text(PLUGIN)
+    csv = write_csv_dataset(tmp_path / "data")
+    code, out = invoke("run", "-e", f"{plugin}:Energy", "-t", f"csv:{csv}", "--seeds", 1, "--option", "gain=2",
+                       "--option", "mode=fast")
+    assert code == 0, out
+    (record_path,) = Path(os.environ["BENCH_RESULTS_DIR"]).glob("runs/*/energy/*.json")
+    record = json.loads(record_path.read_text())
+    assert record["embedder"]["config"]["options"] == {"gain": 2, "mode": "fast"}
+    code, out = invoke("run", "-e", f"{plugin}:Energy", "-t", f"csv:{csv}", "--seeds", 1, "--option", "gain")
+    assert code == 2 and "is not KEY=VALUE" in out
