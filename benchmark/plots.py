@@ -67,7 +67,10 @@ def task_bars(points: list[dict[str, Any]], task: str, path: Path) -> Path:
     xs = range(len(points))
     means = [100 * p["mean"] for p in points]
     errors = [[100 * (p["mean"] - p["low"]) for p in points], [100 * (p["high"] - p["mean"]) for p in points]]
-    ax.bar(xs, means, yerr=errors, capsize=4, color="#4c78a8", label="ours (95% CI)")
+    # points, not bars: the axis zooms onto the scores, so CIs of a point or less stay visible
+    ax.errorbar(list(xs), means, yerr=errors, fmt="o", capsize=4, color="#4c78a8", label="ours (95% CI)")
+    ax.margins(x=0.2, y=0.15)
+    ax.grid(axis="y", alpha=0.3)
     labelled = False
     for x, p in zip(xs, points):
         for rep in reported_for(p["embedder"], task, p["metric"], published, protocol=p["protocol"]):
