@@ -226,6 +226,13 @@ def kfold_splits(clips: Sequence[Clip], folds: Sequence[str] | None = None) -> l
     return splits
 
 
+def official_split(clips: Sequence[Clip], name: str = "official") -> Split:
+    """The one split of a dataset published as train / valid / test, read from ``clip.group``
+    ("train", "valid", "test"; a missing group gives an empty part)."""
+    ids = {g: tuple(c.id for c in clips if c.group == g) for g in ("train", "valid", "test")}
+    return Split(name, ids["train"], ids["valid"], ids["test"])
+
+
 def _natural_key(value: Any) -> tuple:
     text = str(value)
     return (0, int(text)) if text.isdigit() else (1, text)

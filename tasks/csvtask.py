@@ -13,7 +13,7 @@ from urllib.parse import parse_qs
 
 from benchmark.errors import BenchError, DataMissingError
 
-from .base import KINDS, Clip, Split, Task, kfold_splits
+from .base import Clip, KINDS, Split, Task, kfold_splits, official_split
 
 METRICS = {"multiclass": ("accuracy",), "multilabel": ("roc_auc", "pr_auc"), "regression": ("r2",)}
 SPLIT_NAMES = {"train": "train", "training": "train", "valid": "valid", "validation": "valid",
@@ -96,10 +96,10 @@ class CsvTask(Task):
     def splits(self, clips: Sequence[Clip]) -> list[Split]:
         if "fold" in self._table.columns:
             return kfold_splits(clips)
-        by = {name: tuple(c.id for c in clips if c.group == name) for name in ("train", "valid", "test")}
-        if not by["train"] or not by["test"]:
+        split = official_split(clips)
+        if not split.train or not split.test:
             raise BenchError(f"{self.csv_path}: the split column needs at least one train and one test row.")
-        return [Split("official", by["train"], by["valid"], by["test"])]
+        return [split]
 
     def describe(self) -> str:
         return f"user dataset {self.csv_path}"

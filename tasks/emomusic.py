@@ -21,7 +21,7 @@ import numpy as np
 
 from benchmark.errors import DataMissingError
 
-from .base import Clip, Split
+from .base import Clip, Split, official_split
 from .protocol_files import ProtocolFile, ProtocolFilesTask
 
 SPLIT_FILE = ProtocolFile(
@@ -86,5 +86,4 @@ class Emomusic(ProtocolFilesTask):
                 for (song, split, _, _), t in zip(rows, targets)]
 
     def splits(self, clips: Sequence[Clip]) -> list[Split]:
-        ids = {g: tuple(c.id for c in clips if c.group == g) for g in SPLITS}
-        return [Split("official", ids["train"], ids["valid"], ids["test"])]
+        return [official_split(clips)]

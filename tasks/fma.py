@@ -13,7 +13,7 @@ from typing import Sequence
 
 from benchmark.errors import DataMissingError
 
-from .base import Clip, Split, Task
+from .base import Clip, Split, Task, official_split
 
 LABELS = ("Electronic", "Experimental", "Folk", "Hip-Hop", "Instrumental", "International", "Pop", "Rock")
 SPLITS = {"training": "train", "validation": "valid", "test": "test"}
@@ -66,5 +66,4 @@ class FMASmall(Task):
         return clips
 
     def splits(self, clips: Sequence[Clip]) -> list[Split]:
-        ids = {g: tuple(c.id for c in clips if c.group == g) for g in ("train", "valid", "test")}
-        return [Split("official", ids["train"], ids["valid"], ids["test"])]
+        return [official_split(clips)]

@@ -13,7 +13,7 @@ from typing import Sequence
 
 from benchmark.errors import DataMissingError
 
-from .base import Clip, Split
+from .base import Clip, Split, official_split
 from .protocol_files import (ProtocolFile, ProtocolFilesTask, first_existing, library_audio_paths,
                              library_download, read_lines)
 
@@ -72,8 +72,7 @@ class GTZAN(ProtocolFilesTask):
         return clips
 
     def splits(self, clips: Sequence[Clip]) -> list[Split]:
-        ids = {g: tuple(c.id for c in clips if c.group == g) for g in SPLIT_FILES}
-        return [Split("filtered", ids["train"], ids["valid"], ids["test"], valid_from_train=False)]
+        return [official_split(clips, "filtered")]  # valid stays out of coala's training: the 443 only
 
     def download(self, root: Path) -> str:
         return library_download("mirdata", "gtzan_genre", root, self.download_help)

@@ -16,7 +16,7 @@ from typing import Sequence
 
 from benchmark.errors import DataMissingError
 
-from .base import Clip, Split
+from .base import Clip, Split, official_split
 from .protocol_files import ProtocolFile, ProtocolFilesTask, first_existing, library_download, read_lines
 
 _BASE = "https://raw.githubusercontent.com/MTG/mtg-jamendo-dataset/master/data/"
@@ -122,8 +122,7 @@ class MTGJamendo(ProtocolFilesTask):
         return clips
 
     def splits(self, clips: Sequence[Clip]) -> list[Split]:
-        ids = {g: tuple(c.id for c in clips if c.group == g) for g in SPLITS.values()}
-        return [Split("split-0", ids["train"], ids["valid"], ids["test"])]
+        return [official_split(clips, "split-0")]
 
 
 class MTGGenre(MTGJamendo):

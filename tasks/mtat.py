@@ -17,7 +17,7 @@ import numpy as np
 
 from benchmark.errors import DataMissingError
 
-from .base import Clip, Split
+from .base import Clip, Split, official_split
 from .protocol_files import ProtocolFile, ProtocolFilesTask
 
 TOP50 = (  # column order of y_*_pub.npy
@@ -93,5 +93,4 @@ class MagnaTagATune(ProtocolFilesTask):
         return clips
 
     def splits(self, clips: Sequence[Clip]) -> list[Split]:
-        ids = {g: tuple(c.id for c in clips if c.group == g) for g in SPLITS}
-        return [Split("official", ids["train"], ids["valid"], ids["test"])]
+        return [official_split(clips)]

@@ -18,7 +18,7 @@ from typing import Sequence
 
 from benchmark.errors import DataMissingError
 
-from .base import Clip, Split
+from .base import Clip, Split, official_split
 from .protocol_files import ProtocolFile, ProtocolFilesTask
 
 FAMILIES = ("bass", "brass", "flute", "guitar", "keyboard", "mallet", "organ", "reed", "string",
@@ -93,8 +93,7 @@ class NSynth(ProtocolFilesTask):
         return train + split_clips(root, "test", self.name)
 
     def splits(self, clips: Sequence[Clip]) -> list[Split]:
-        return [Split("official", tuple(c.id for c in clips if c.group == "train"), (),
-                      tuple(c.id for c in clips if c.group == "test"))]
+        return [official_split(clips)]  # no validation set, as in the papers
 
 
 class NSynthFull(NSynth):
@@ -115,5 +114,4 @@ class NSynthFull(NSynth):
         return [clip for split in ("train", "valid", "test") for clip in split_clips(root, split, self.name)]
 
     def splits(self, clips: Sequence[Clip]) -> list[Split]:
-        ids = {g: tuple(c.id for c in clips if c.group == g) for g in ("train", "valid", "test")}
-        return [Split("official", ids["train"], ids["valid"], ids["test"])]
+        return [official_split(clips)]
