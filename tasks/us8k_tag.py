@@ -17,9 +17,8 @@ from benchmark.errors import BenchError, DataMissingError
 from benchmark.fetch import RemoteFile, resolve_file
 
 from .base import Clip, Split, Task, kfold_splits
+from .us8k import LABELS, METADATA, kfold_expected
 
-LABELS = ("air_conditioner", "car_horn", "children_playing", "dog_bark", "drilling",
-          "engine_idling", "gun_shot", "jackhammer", "siren", "street_music")  # classID order
 
 TAG_VECTORS = RemoteFile(
     "US8K_tag_vectors.json",
@@ -33,13 +32,6 @@ VOCABULARY = RemoteFile(
     "e3f9c0f73af2fc19762b52764138fa76822ca437e2856313193a6a1ee9680771",
     "the 1000-tag vocabulary of COALA and the contextual tag encoders",
 )
-METADATA = Path("metadata") / "UrbanSound8K.csv"
-
-
-def _test_sizes(sizes: Sequence[int]) -> dict[str, tuple[int, int, int]]:
-    """kfold_splits sizes (train, valid = next fold, test = fold) from the per-fold counts."""
-    total, k = sum(sizes), len(sizes)
-    return {f"fold{i + 1}": (total - sizes[i] - sizes[(i + 1) % k], sizes[(i + 1) % k], sizes[i]) for i in range(k)}
 
 
 class US8KTag(Task):
@@ -56,7 +48,7 @@ class US8KTag(Task):
     #: slices per fold with at least one tag (8251 of the 8732 slices)
     fold_sizes = (825, 813, 901, 856, 915, 746, 804, 788, 779, 824)
     expected_clips = sum(fold_sizes)
-    expected_splits = _test_sizes(fold_sizes)
+    expected_splits = kfold_expected(fold_sizes)
     download_help = (
         "Only the metadata is needed: put UrbanSound8K.csv at <data-home>/urbansound8k/metadata/ "
         "(from https://urbansounddataset.weebly.com/urbansound8k.html, or run "
