@@ -136,6 +136,7 @@ def _probe_all(task_obj: Any, protocol: Protocol, clips: Sequence, splits: Seque
     if not todo:
         return
     n_outputs = len(task_obj.labels) if task_obj.kind != "regression" else None
+    frames = dict(zip((c.id for c in clips), store.get_many(clips)))  # read once, not once per split
     started = time.perf_counter()
     for split, pending in tqdm(todo, desc=f"probing ({protocol.name})", unit="split", disable=not progress, leave=False):
         train_ids, valid_ids = list(split.train), list(split.valid)
@@ -146,8 +147,7 @@ def _probe_all(task_obj: Any, protocol: Protocol, clips: Sequence, splits: Seque
                              f"task '{task_obj.name}' has none. Use --protocol coala or linear.")
 
         def data(ids: list[str]) -> tuple[list[np.ndarray], np.ndarray]:
-            chosen = [by_id[i] for i in ids]
-            return store.get_many(chosen), task_obj.encode_targets(chosen)
+            return [frames[i] for i in ids], task_obj.encode_targets([by_id[i] for i in ids])
 
         train, test = data(train_ids), data(list(split.test))
         valid = data(valid_ids) if valid_ids else None
