@@ -162,15 +162,7 @@ class CoalaEmbedder(Embedder):
         if not batch:
             return []
         per_clip = frontends.patches(frontends.log_mel(batch), self.scaler)
-        counts = [len(p) for p in per_clip]
-        x = torch.from_numpy(np.concatenate(per_clip)).unsqueeze(1)
-        out = []
-        with torch.inference_mode():
-            for start in range(0, len(x), self.patch_batch):
-                chunk = x[start : start + self.patch_batch].to(self.device)
-                out.append(self.model(chunk).float().cpu())
-        z = torch.cat(out).numpy()
-        return [np.ascontiguousarray(a, dtype=np.float32) for a in np.split(z, np.cumsum(counts)[:-1])]
+        return frontends.forward_pieces(self.model, [p[:, None] for p in per_clip], self.patch_batch, self.device)
 
     def describe(self) -> str:
         return f"{self.spec.about}: z per 96-frame log-mel patch (2.2 s)"

@@ -134,3 +134,16 @@ def resolve_scaler(explicit: str | None = None) -> Path:
             f"The COALA input scaler is missing: {exc.__cause__ or exc}\n"
             f"Or set BENCH_WEIGHTS_DIR to a folder holding {SCALER_PATH}."
         ) from exc
+
+
+def forward_pieces(model: torch.nn.Module, pieces: Sequence[np.ndarray], batch: int, device: str) -> list[np.ndarray]:
+    """Run ``model`` over every clip's pieces (patches, chunks) stacked together, ``batch`` at a
+    time, and split the outputs back per clip as float32 arrays."""
+    counts = [len(p) for p in pieces]
+    stacked = torch.from_numpy(np.concatenate(pieces))
+    outputs = []
+    with torch.inference_mode():
+        for part in torch.split(stacked, max(1, batch)):
+            outputs.append(model(part.to(device)).float().cpu())
+    frames = torch.cat(outputs).numpy()
+    return [np.ascontiguousarray(f, dtype=np.float32) for f in np.split(frames, np.cumsum(counts)[:-1])]

@@ -25,6 +25,7 @@ from torch import nn
 from benchmark.errors import BenchError, WeightsError
 
 from .base import Embedder
+from .frontends import forward_pieces
 from .weights import file_sha256, load_state_dict_strict, resolve_weights
 
 log = logging.getLogger(__name__)
@@ -283,15 +284,7 @@ class Musicnn(Embedder):
     # -- the work ----------------------------------------------------------------------------
     def embed(self, batch: Sequence[np.ndarray]) -> list[np.ndarray]:
         self.ensure_loaded()
-        chunks = [chunk(x) for x in batch]
-        counts = [c.shape[0] for c in chunks]
-        stacked = torch.from_numpy(np.concatenate(chunks, axis=0))
-        outputs = []
-        with torch.inference_mode():
-            for part in torch.split(stacked, self.chunk_batch):
-                outputs.append(self.model(part.to(self.device)).float().cpu())
-        frames = torch.cat(outputs).numpy()
-        return [np.ascontiguousarray(f) for f in np.split(frames, np.cumsum(counts)[:-1])]
+        return forward_pieces(self.model, [chunk(x) for x in batch], self.chunk_batch, self.device)
 
     def notes(self) -> dict[str, Any]:
         """For the RunRecord: which checkpoint keys were loaded and which were left out."""

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .base import Embedder
+from .frontends import forward_pieces
 
 SAMPLE_RATE = 16000
 N_FFT, HOP, N_MELS = 512, 256, 96
@@ -175,15 +176,7 @@ class PonsMusicnn(Embedder):
 
     def embed(self, batch: Sequence[np.ndarray]) -> list[np.ndarray]:
         self.ensure_loaded()
-        patches = [log_mel_patches(x) for x in batch]
-        counts = [len(p) for p in patches]
-        stacked = torch.from_numpy(np.concatenate(patches))
-        out = []
-        with torch.inference_mode():
-            for part in torch.split(stacked, self.patch_batch):
-                out.append(self.model(part.to(self.device)).float().cpu())
-        frames = torch.cat(out).numpy()
-        return [np.ascontiguousarray(f) for f in np.split(frames, np.cumsum(counts)[:-1])]
+        return forward_pieces(self.model, [log_mel_patches(x) for x in batch], self.patch_batch, self.device)
 
     def config(self) -> dict[str, Any]:
         from .weights import file_sha256
