@@ -74,8 +74,12 @@ def _options(function):
 @click.option("--seeds", type=click.IntRange(1), default=10, show_default=True, help="Probe seeds per split.")
 @click.option("--results-dir", type=click.Path(file_okay=False), help="Where run records go (default: $BENCH_RESULTS_DIR or ./results).")
 @click.option("--skip-missing", is_flag=True, help="Go on without missing or unreadable clips (they are recorded).")
+@click.option("--fast-matmul", is_flag=True,
+              help="Probe matrix products with bfloat16 inputs (CPUs with AVX512-BF16/AMX) or TF32 (CUDA): "
+                   "faster, close to but not step-for-step equal to float32; recorded in the protocol.")
 @_options
-def run(embedder, task, protocol, seeds, results_dir, skip_missing, data_home, cache_dir, device, weights, jobs, options):
+def run(embedder, task, protocol, seeds, results_dir, skip_missing, fast_matmul, data_home, cache_dir, device, weights,
+        jobs, options):
     """Embed a task's clips (cached) and train the probes over its official splits.
 
     \b
@@ -89,7 +93,7 @@ def run(embedder, task, protocol, seeds, results_dir, skip_missing, data_home, c
     record = run_benchmark(embedder, task, protocol=protocol, seeds=seeds, data_home=data_home, cache_dir=cache_dir,
                            results_dir=results_dir, device=device, weights=weights, jobs=jobs,
                            skip_missing=skip_missing, progress=sys.stderr.isatty(), echo=click.echo,
-                           embedder_options=options)
+                           embedder_options=options, fast_matmul=fast_matmul)
     click.echo(format_summary(record))
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .errors import BenchError
+from .results import protocol_label
 from .stats import paired_test
 
 
@@ -16,6 +17,10 @@ def load_pair(results_dir: str | Path, task: str, embedder_a: str, embedder_b: s
     from .results import ResultsStore
 
     store = ResultsStore(Path(results_dir))
+    run_flags = ""
+    if protocol:
+        base, fast, _ = protocol.partition("+fast-matmul")
+        run_flags = f" --protocol {base}" + (" --fast-matmul" if fast else "")
     records = []
     for name in (embedder_a, embedder_b):
         record = store.latest(task, name, protocol)
@@ -23,12 +28,12 @@ def load_pair(results_dir: str | Path, task: str, embedder_a: str, embedder_b: s
             what = f"task '{task}'" + (f", protocol '{protocol}'" if protocol else "")
             raise BenchError(f"No complete run of embedder '{name}' on {what} in {store.root}. "
                              f"Run 'bench run --embedder {name} --task {task}"
-                             + (f" --protocol {protocol}" if protocol else "") + "' first.")
+                             + run_flags + "' first.")
         records.append(record)
     a, b = records
-    if protocol is None and a["protocol"]["name"] != b["protocol"]["name"]:
-        raise BenchError(f"The latest runs used different protocols ({a['protocol']['name']} vs "
-                         f"{b['protocol']['name']}); pass --protocol to compare like with like.")
+    if protocol is None and protocol_label(a["protocol"]) != protocol_label(b["protocol"]):
+        raise BenchError(f"The latest runs used different protocols ({protocol_label(a['protocol'])} vs "
+                         f"{protocol_label(b['protocol'])}); pass --protocol to compare like with like.")
     return a, b
 
 
@@ -36,7 +41,7 @@ def compare_records(a: dict, b: dict, metric: str | None = None) -> dict:
     metric = metric or a["task"]["metrics"][0]
     result = paired_test(a, b, metric)
     result.update(embedder_a=a["embedder"]["name"], embedder_b=b["embedder"]["name"], task=a["task"]["name"],
-                  protocol=a["protocol"]["name"])
+                  protocol=protocol_label(a["protocol"]))
     return result
 
 

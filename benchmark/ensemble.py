@@ -80,9 +80,9 @@ def forward(stack: Stack, X: Tensor) -> list[Tensor]:
     return acts
 
 
-def backward(stack: Stack, acts: list[Tensor], delta: Tensor, l2: float) -> list[Tensor]:
-    """Gradients (weights then biases) given ``delta`` = dLoss/dlogits, already scaled by the batch
-    normalisation, and ``l2`` = the coefficient of W in the weight gradients (sklearn: alpha/batch)."""
+def backward(stack: Stack, acts: list[Tensor], delta: Tensor) -> list[Tensor]:
+    """Gradients of the data loss (weights then biases) given ``delta`` = dLoss/dlogits, already
+    scaled by the batch normalisation. An L2 term is added by ``Adam.step`` (fused into its kernel)."""
     n_layers = len(stack.W)
     gW: list[Tensor] = [None] * n_layers  # type: ignore[list-item]
     gb: list[Tensor] = [None] * n_layers  # type: ignore[list-item]
@@ -90,10 +90,7 @@ def backward(stack: Stack, acts: list[Tensor], delta: Tensor, l2: float) -> list
         a = acts[l]
         if a.dim() == 2:
             a = a.unsqueeze(0).expand(delta.shape[0], -1, -1)
-        g = torch.bmm(a.transpose(1, 2), delta)
-        if l2:
-            g.add_(stack.W[l], alpha=l2)
-        gW[l] = g
+        gW[l] = torch.bmm(a.transpose(1, 2), delta)
         gb[l] = delta.sum(dim=1, keepdim=True)
         if l > 0:
             # ReLU derivative, fused (acts[l] is post-ReLU, so > 0 where the unit is on)
@@ -123,22 +120,32 @@ class Adam:
         self.v = [v[keep] for v in self.v]
         self.lr = self.lr[keep]
 
-    def step(self, params: list[Tensor], grads: list[Tensor]) -> None:
+    def step(self, params: list[Tensor], grads: list[Tensor], l2: float = 0.0, n_weights: int = 0) -> None:
+        """One update. ``l2``: scikit-learn's L2 coefficient (alpha/batch), added to the gradients of
+        the first ``n_weights`` tensors (the weights, not the biases) as ``g + l2·W``."""
         self.t += 1
         bc1, bc2 = 1 - self.b1 ** self.t, 1 - self.b2 ** self.t
         lr0 = float(self.lr.view(-1)[0])
         if bool((self.lr == lr0).all()):
-            # one fused kernel for all tensors; scikit-learn's form is torch's with eps/sqrt(1-β2^t):
-            # lr·sqrt(bc2)/bc1 · m/(sqrt(v)+eps) = lr/bc1 · m/(sqrt(v)/sqrt(bc2) + eps/sqrt(bc2))
+            # fused kernels; scikit-learn's form is torch's with eps/sqrt(1-β2^t):
+            # lr·sqrt(bc2)/bc1 · m/(sqrt(v)+eps) = lr/bc1 · m/(sqrt(v)/sqrt(bc2) + eps/sqrt(bc2)),
+            # and its L2 gradient term is torch's coupled weight decay restricted to the weights
             eps = self.eps / math.sqrt(bc2) if self.style == "sklearn" else self.eps
-            steps = [torch.tensor(float(self.t), device=p.device) for p in params]
-            torch._fused_adam_(params, grads, self.m, self.v, [], steps, lr=lr0, beta1=self.b1, beta2=self.b2,
-                               weight_decay=self.wd if self.style == "torch" else 0.0, eps=eps,
-                               amsgrad=False, maximize=False)
+            decay = [(slice(None), self.wd)] if self.style == "torch" else [(slice(0, n_weights), l2),
+                                                                            (slice(n_weights, None), 0.0)]
+            for part, wd in decay:
+                ps = params[part]
+                if not ps:
+                    continue
+                steps = [torch.tensor(float(self.t), device=p.device) for p in ps]
+                torch._fused_adam_(ps, grads[part], self.m[part], self.v[part], [], steps, lr=lr0, beta1=self.b1,
+                                   beta2=self.b2, weight_decay=wd, eps=eps, amsgrad=False, maximize=False)
             return
         # per-seed learning rates (after ReduceLROnPlateau lowered some): the same update, unfused
         if self.style == "torch" and self.wd:
             torch._foreach_add_(grads, params, alpha=self.wd)
+        if l2 and n_weights:
+            torch._foreach_add_(grads[:n_weights], params[:n_weights], alpha=l2)
         torch._foreach_lerp_(self.m, grads, 1 - self.b1)
         torch._foreach_mul_(self.v, self.b2)
         torch._foreach_addcmul_(self.v, grads, grads, value=1 - self.b2)
@@ -163,8 +170,9 @@ class Head:
     style: str  # "sklearn" | "torch"
 
     def probs(self, logits: Tensor) -> Tensor:
-        if self.kind == "softmax":
-            return torch.softmax(logits, dim=-1)
+        if self.kind == "softmax":  # written out: torch.softmax over a short last axis is ~3x slower on CPU
+            e = (logits - logits.amax(dim=-1, keepdim=True)).exp_()
+            return e.div_(e.sum(dim=-1, keepdim=True))
         if self.kind == "logistic":
             return torch.sigmoid(logits)
         return logits
@@ -306,8 +314,8 @@ def fit(F: Tensor, Y: Tensor, draw: Callable[[list[torch.Generator], int], tuple
             if sklearn:
                 l2 = sum(torch.linalg.vector_norm(w.flatten(1), dim=1).square() for w in stack.W)
                 acc += (head.sklearn_loss(out, Yb) + 0.5 * alpha * l2 / b).to(torch.float64) * b
-            grads = backward(stack, acts, head.delta(out, Yb), alpha / b if sklearn else 0.0)
-            opt.step(stack.tensors(), grads)
+            grads = backward(stack, acts, head.delta(out, Yb))
+            opt.step(stack.tensors(), grads, l2=alpha / b if sklearn else 0.0, n_weights=len(stack.W))
         losses = acc / n if sklearn else torch.zeros(S)
         done = stopper.update(losses, stack, opt, [gens[i] for i in active.tolist()])
         if epoch == max_epochs - 1:

@@ -49,7 +49,8 @@ def fit_predict(protocol: Protocol, kind: str, train: Data, valid: Data | None, 
         return {s: out.copy() for s in seeds}
     if protocol.probe != "mlp":
         raise BenchError(f"Protocol '{protocol.name}' has unknown probe '{protocol.probe}' (expected mlp or linear).")
-    with _torch_threads(_probe_threads(protocol, frames, len(seeds), device)):
+    with _torch_threads(_probe_threads(protocol, frames, len(seeds), device)), \
+            _matmul_precision(protocol.fast_matmul, device):
         return _mlp(protocol, kind, train, valid, test_frames, seeds, valid_metric, torch.device(device), n_outputs,
                     info if info is not None else {})
 
@@ -73,6 +74,28 @@ def _torch_threads(n: int | None):
         yield
     finally:
         torch.set_num_threads(before)
+
+
+@contextmanager
+def _matmul_precision(fast: bool, device: str):
+    """float32 matrix products with bfloat16 inputs (oneDNN, CPU) or TF32 (CUDA) inside the block."""
+    if not fast:
+        yield
+        return
+    if str(device).startswith("cuda"):
+        backend, value = torch.backends.cuda.matmul, "tf32"
+    else:
+        cpu = torch.cpu
+        if not (cpu._is_avx512_bf16_supported() or cpu._is_amx_tile_supported()):
+            raise BenchError("--fast-matmul needs a CPU with AVX512-BF16 or AMX (or a CUDA device); this CPU has "
+                             "neither, so it would be slower, not faster. Run without --fast-matmul.")
+        backend, value = torch.backends.mkldnn.matmul, "bf16"
+    before = backend.fp32_precision
+    backend.fp32_precision = value
+    try:
+        yield
+    finally:
+        backend.fp32_precision = before
 
 
 # -- data preparation ------------------------------------------------------------------------

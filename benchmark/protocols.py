@@ -30,6 +30,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from .errors import BenchError
 from .registry import Registry
 
 
@@ -59,6 +60,9 @@ class Protocol:
     #: train on one random frame (chunk) per clip per epoch; predict by averaging chunk logits
     chunk_training: bool = False
     init: str = "glorot_uniform"  # "glorot_uniform" (scikit-learn) or "torch_default"
+    #: let the MLP's float32 matrix products round their inputs to bfloat16 (CPU with AVX512-BF16/AMX)
+    #: or TF32 (CUDA), accumulating in float32; several times faster, not step-for-step equal to float32
+    fast_matmul: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -104,6 +108,13 @@ def for_task(protocol: Protocol, dataset: str) -> Protocol:
     if protocol.name == "mulap" and dataset in MULAP_TASK_OVERRIDES:
         return dataclasses.replace(protocol, **MULAP_TASK_OVERRIDES[dataset])
     return protocol
+
+
+def with_fast_matmul(protocol: Protocol) -> Protocol:
+    """``protocol`` with reduced-precision matrix products (``bench run --fast-matmul``)."""
+    if protocol.probe != "mlp":
+        raise BenchError(f"--fast-matmul applies to MLP probes; protocol '{protocol.name}' is {protocol.probe}.")
+    return dataclasses.replace(protocol, fast_matmul=True)
 
 
 PROTOCOLS = Registry(

@@ -80,7 +80,7 @@ class ResultsStore:
         matching = [
             r for r in self.records(complete_only)
             if r["task"]["name"] == task and r["embedder"]["name"] == embedder
-            and (protocol is None or r["protocol"]["name"] == protocol)
+            and (protocol is None or protocol_label(r["protocol"]) == protocol)
         ]
         return max(matching, key=lambda r: r.get("finished") or r.get("created") or "", default=None)
 
@@ -126,6 +126,14 @@ def done_pairs(record: dict) -> set[tuple[str, int]]:
     return {(s["split"], int(s["seed"])) for s in record.get("scores", [])}
 
 
+def protocol_label(protocol: dict | str | None) -> str:
+    """A record's protocol as tables and filters name it: ``coala``, or ``coala+fast-matmul`` for a
+    run whose probe used reduced-precision products (kept apart from the float32 runs)."""
+    if not isinstance(protocol, dict):
+        return str(protocol or "?")
+    return str(protocol.get("name", "?")) + ("+fast-matmul" if protocol.get("fast_matmul") else "")
+
+
 def format_summary(record: dict) -> str:
     """A one-run table: each metric's mean ± std over seeds (percent), its 95% CI, the seeds."""
     from tabulate import tabulate
@@ -133,7 +141,7 @@ def format_summary(record: dict) -> str:
     rows = []
     for metric, s in record.get("summary", {}).items():
         lo, hi = s.get("ci95", [float("nan")] * 2)
-        rows.append([record["task"]["name"], record["embedder"]["name"], record["protocol"]["name"], metric,
+        rows.append([record["task"]["name"], record["embedder"]["name"], protocol_label(record["protocol"]), metric,
                      f"{100 * s['mean']:.1f} ± {100 * s['std']:.1f}", f"[{100 * lo:.1f}, {100 * hi:.1f}]",
                      s.get("n_seeds", len(record.get("seeds", [])))])
     table = tabulate(rows, headers=["task", "embedder", "protocol", "metric", "mean ± std", "95% CI", "seeds"],

@@ -10,7 +10,7 @@ import numpy as np
 from . import config
 from .errors import BenchError, DataMissingError
 from .extract import extract
-from .protocols import PROTOCOLS, Protocol, for_task
+from .protocols import PROTOCOLS, Protocol, for_task, with_fast_matmul
 from .results import ResultsStore, done_pairs, new_record, now
 from .store import EmbeddingStore, stable_hash
 
@@ -36,6 +36,7 @@ def run(
     progress: bool = False,
     echo: Echo = _quiet,
     embedder_options: dict[str, Any] | None = None,
+    fast_matmul: bool = False,
 ) -> dict:
     """Evaluate ``embedder`` on ``task``; resumes an unfinished identical run. Returns the RunRecord."""
     from embedders import EMBEDDERS
@@ -48,6 +49,8 @@ def run(
     clips, skipped = _drop_missing(task_obj, root, clips, skip_missing)
     probe_protocol = for_task(PROTOCOLS.create(protocol or task_obj.protocol),
                               getattr(task_obj, "protocol_group", task_obj.dataset))
+    if fast_matmul:
+        probe_protocol = with_fast_matmul(probe_protocol)
     embedder_obj = EMBEDDERS.create(embedder, weights=weights, device=device or config.default_device(),
                                     **(embedder_options or {}))
     if embedder_obj.input_kind != task_obj.input_kind:

@@ -105,6 +105,7 @@ def main() -> None:
     parser.add_argument("--sklearn-fits", type=int, default=5, help="scikit-learn fits timed (extrapolated to all)")
     parser.add_argument("--parity-demo", metavar="CACHE_DIR", default=None,
                         help="run the accuracy parity check on the demo task's MFCCs instead")
+    parser.add_argument("--no-fast", action="store_true", help="skip timing bench --fast-matmul")
     parser.add_argument("--threads", type=int, default=None,
                         help="threads for both sides (torch and the BLAS under numpy); default: library defaults")
     args = parser.parse_args()
@@ -122,8 +123,7 @@ def main() -> None:
     from sklearn.neural_network import MLPClassifier
     from sklearn.preprocessing import StandardScaler
 
-    from benchmark import metrics, probe
-    from benchmark.protocols import COALA
+    from benchmark.protocols import COALA, with_fast_matmul
 
     X, y, folds = make_data()
     seeds = list(range(args.seeds))
@@ -131,19 +131,8 @@ def main() -> None:
     print(f"machine: {machine()}")
     print(f"data: {N_CLIPS} x {DIM}, {N_CLASSES} classes, {N_FOLDS} folds x {len(seeds)} seeds = {n_fits} fits, coala")
 
-    bench_time, bench_epochs, bench_acc = 0.0, [], []
-    for k in range(args.folds):
-        tr, te = folds != k, folds == k
-        info: dict = {}
-        start = time.perf_counter()
-        preds = probe.fit_predict(COALA, "multiclass", ([r[None] for r in X[tr]], y[tr]), None,
-                                  [r[None] for r in X[te]], seeds, "accuracy", n_outputs=N_CLASSES, info=info)
-        bench_time += time.perf_counter() - start
-        bench_epochs += list(info["epochs"].values())
-        bench_acc += [metrics.compute("multiclass", ["accuracy"], y[te], preds[s])[0]["accuracy"] for s in seeds]
-        print(f"  bench fold {k + 1}: {time.perf_counter() - start:.1f} s for {len(seeds)} seeds, "
-              f"epochs {min(info['epochs'].values())}-{max(info['epochs'].values())}", flush=True)
-    bench_total = bench_time * N_FOLDS / args.folds
+    modes = [("bench", COALA)] + ([] if args.no_fast else [("bench --fast-matmul", with_fast_matmul(COALA))])
+    bench = {name: time_bench(protocol, name, X, y, folds, seeds, args.folds) for name, protocol in modes}
 
     sk_times, sk_epochs, sk_acc = [], [], []
     pairs = [(k % N_FOLDS, seeds[k % len(seeds)]) for k in range(args.sklearn_fits)]
@@ -160,16 +149,35 @@ def main() -> None:
         sk_acc.append(clf.score(Xte, y[te]))
         print(f"  sklearn fold {fold + 1} seed {seed}: {sk_times[-1]:.1f} s, {clf.n_iter_} epochs "
               f"(dtype {Xtr.dtype})", flush=True)
-    sk_total = float(np.mean(sk_times)) * n_fits
+    sk_fit, sk_epoch = float(np.mean(sk_times)), float(np.mean(sk_times)) / float(np.mean(sk_epochs))
+    print(f"sklearn: {sk_fit * n_fits:8.1f} s for {n_fits} fits (measured {len(sk_times)} fits, mean x{n_fits})"
+          f"; {sk_fit:.2f} s/fit, mean {np.mean(sk_epochs):.0f} epochs, accuracy {np.mean(sk_acc) * 100:.2f}")
+    for name, (total, epochs, acc) in bench.items():
+        extrapolated = f" (measured {args.folds} folds, x{N_FOLDS / args.folds:.1f})" if args.folds != N_FOLDS else ""
+        print(f"{name}: {total:8.1f} s for {n_fits} fits{extrapolated}; {total / n_fits:.2f} s/fit, "
+              f"mean {np.mean(epochs):.0f} epochs, accuracy {np.mean(acc) * 100:.2f}")
+        per_epoch = sk_epoch / (total / n_fits / np.mean(epochs))
+        print(f"  speed-up over sklearn: {sk_fit * n_fits / total:.1f}x (per epoch: {per_epoch:.1f}x)")
 
-    print(f"bench  : {bench_total:8.1f} s for {n_fits} fits"
-          + (f" (measured {args.folds} folds, x{N_FOLDS / args.folds:.1f})" if args.folds != N_FOLDS else "")
-          + f"; {bench_total / n_fits:.2f} s/fit, mean {np.mean(bench_epochs):.0f} epochs, "
-            f"accuracy {np.mean(bench_acc) * 100:.2f}")
-    print(f"sklearn: {sk_total:8.1f} s for {n_fits} fits (measured {len(sk_times)} fits, mean x{n_fits})"
-          f"; {np.mean(sk_times):.2f} s/fit, mean {np.mean(sk_epochs):.0f} epochs, accuracy {np.mean(sk_acc) * 100:.2f}")
-    per_epoch = (np.mean(sk_times) / np.mean(sk_epochs)) / (bench_total / n_fits / np.mean(bench_epochs))
-    print(f"speed-up: {sk_total / bench_total:.1f}x (per epoch: {per_epoch:.1f}x)")
+
+def time_bench(protocol, name: str, X: np.ndarray, y: np.ndarray, folds: np.ndarray, seeds: list[int],
+               n_folds: int) -> tuple[float, list[int], list[float]]:
+    """bench's time for all 10 folds (extrapolated from ``n_folds``), its epochs and accuracies."""
+    from benchmark import metrics, probe
+
+    elapsed, epochs, accuracies = 0.0, [], []
+    for k in range(n_folds):
+        tr, te = folds != k, folds == k
+        info: dict = {}
+        start = time.perf_counter()
+        preds = probe.fit_predict(protocol, "multiclass", ([r[None] for r in X[tr]], y[tr]), None,
+                                  [r[None] for r in X[te]], seeds, "accuracy", n_outputs=N_CLASSES, info=info)
+        elapsed += time.perf_counter() - start
+        epochs += list(info["epochs"].values())
+        accuracies += [metrics.compute("multiclass", ["accuracy"], y[te], preds[s])[0]["accuracy"] for s in seeds]
+        print(f"  {name} fold {k + 1}: {time.perf_counter() - start:.1f} s for {len(seeds)} seeds, "
+              f"epochs {min(info['epochs'].values())}-{max(info['epochs'].values())}", flush=True)
+    return elapsed * N_FOLDS / n_folds, epochs, accuracies
 
 
 if __name__ == "__main__":

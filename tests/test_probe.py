@@ -16,7 +16,8 @@ from sklearn.preprocessing import StandardScaler
 from benchmark import ensemble as E
 from benchmark import metrics, probe
 from benchmark.errors import BenchError
-from benchmark.protocols import COALA, LINEAR, MULAP
+from benchmark.protocols import COALA, LINEAR, MULAP, with_fast_matmul
+from benchmark.results import protocol_label
 
 
 def _data(n=180, d=12, seed=0):
@@ -176,7 +177,7 @@ def test_mulap_adam_and_losses_match_torch_autograd():
             loss_fn(model(X[rows]), target[rows]).backward()
             ref_opt.step()
             acts = E.forward(stack, X[rows][None])
-            opt.step(stack.tensors(), E.backward(stack, acts, head.delta(head.probs(acts[-1]), Y[rows][None]), 0.0))
+            opt.step(stack.tensors(), E.backward(stack, acts, head.delta(head.probs(acts[-1]), Y[rows][None])))
         np.testing.assert_allclose(stack.W[0][0].numpy(), model[0].weight.detach().numpy().T, atol=1e-10)
         np.testing.assert_allclose(stack.b[1][0, 0].numpy(), model[2].bias.detach().numpy(), atol=1e-10)
 
@@ -271,3 +272,43 @@ def test_adam_per_seed_learning_rates_equal_separate_optimisers(style):
             opts[i].step(alone[i], [x[i:i + 1].clone() for x in g])
     for j in range(2):
         np.testing.assert_allclose(together[j].numpy(), torch.cat([alone[0][j], alone[1][j]]).numpy(), atol=1e-12)
+
+
+# -- --fast-matmul ----------------------------------------------------------------------------------
+def _bf16_matmul_supported() -> bool:
+    return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+
+
+@pytest.mark.skipif(not _bf16_matmul_supported(), reason="this CPU has neither AVX512-BF16 nor AMX")
+def test_fast_matmul_keeps_accuracy_parity_and_restores_float32():
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:800].astype(np.float32), y[:800]
+    tr = np.arange(len(X)) % 4 != 0
+    seeds = list(range(10))
+    before = torch.backends.mkldnn.matmul.fp32_precision
+    fast = probe.fit_predict(with_fast_matmul(COALA), "multiclass", (_frames(X[tr]), y[tr]), None, _frames(X[~tr]),
+                             seeds, "accuracy", n_outputs=10)
+    assert torch.backends.mkldnn.matmul.fp32_precision == before
+    exact = probe.fit_predict(COALA, "multiclass", (_frames(X[tr]), y[tr]), None, _frames(X[~tr]), seeds, "accuracy",
+                              n_outputs=10)
+    # the products really ran in reduced precision, yet the probe is as accurate as scikit-learn's
+    assert not np.array_equal(fast[0], exact[0])
+    ours = [metrics.compute("multiclass", ["accuracy"], y[~tr], fast[s])[0]["accuracy"] for s in seeds]
+    theirs = _sklearn_accuracy(X[tr], y[tr], X[~tr], y[~tr], seeds)
+    assert abs(np.mean(ours) - np.mean(theirs)) < 0.01, (np.mean(ours), np.mean(theirs))
+
+
+def test_fast_matmul_refuses_a_cpu_without_bf16_units(monkeypatch):
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+    X, y = _data()
+    with pytest.raises(BenchError, match="AVX512-BF16 or AMX"):
+        probe.fit_predict(with_fast_matmul(COALA), "multiclass", (_frames(X), y), None, _frames(X), [0], "accuracy")
+
+
+def test_fast_matmul_is_part_of_the_protocol_identity():
+    fast = with_fast_matmul(COALA)
+    assert fast.to_dict() != COALA.to_dict()  # so the run key differs
+    assert protocol_label(fast.to_dict()) == "coala+fast-matmul" and protocol_label(COALA.to_dict()) == "coala"
+    with pytest.raises(BenchError, match="MLP probes"):
+        with_fast_matmul(LINEAR)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..errors import BenchError
-from ..results import ResultsStore
+from ..results import ResultsStore, protocol_label
 
 
 def _as_dict(record: Any) -> dict[str, Any]:
@@ -33,10 +33,7 @@ def load_records(results_dir: str | Path) -> list[dict[str, Any]]:
 
 
 def protocol_name(record: dict[str, Any]) -> str:
-    proto = record.get("protocol")
-    if isinstance(proto, dict):
-        return str(proto.get("name", "?"))
-    return str(proto or "?")
+    return protocol_label(record.get("protocol"))
 
 
 def embedder_name(record: dict[str, Any]) -> str:
