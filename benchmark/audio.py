@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import resample
 from .errors import AudioError
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".mp3", ".ogg", ".aiff", ".aif", ".au", ".m4a")
@@ -31,9 +32,13 @@ def load_audio(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # librosa's audioread fallback warning
-            samples, _ = librosa.load(
-                str(path), sr=sample_rate, mono=True, offset=offset, duration=duration, res_type=res_type
-            )
+            if res_type in resample.FILTERS:  # resampy's filters, computed as one matrix product
+                samples, native_rate = librosa.load(str(path), sr=None, mono=True, offset=offset, duration=duration)
+                samples = resample.resample(samples, native_rate, sample_rate, res_type)
+            else:
+                samples, _ = librosa.load(
+                    str(path), sr=sample_rate, mono=True, offset=offset, duration=duration, res_type=res_type
+                )
     except Exception as exc:  # decoders raise many types; the user needs the file name
         raise AudioError(
             f"Cannot decode {path}: {type(exc).__name__}: {exc}. "

@@ -3,11 +3,14 @@
 The baseline does what the authors' scripts do: for each file, load (librosa, the embedder's
 rate and resampler) → features → forward, one clip at a time (MuLaP: one 3 s chunk per forward;
 COALA: librosa log-mel, scaler, the clip's patches in one forward). bench runs
-``benchmark.extract.extract(embedder, clips, store, jobs=N)``: decoding in worker processes,
-chunks/patches of a whole batch of clips in one forward, results written to an EmbeddingStore.
-Both use the same model object; the outputs are compared clip by clip.
+``benchmark.extract.extract(embedder, clips, store, jobs=N)``: resampy's filters applied as one
+matrix product (``benchmark.resample``), chunks/patches of a whole batch of clips in one forward,
+results written to an EmbeddingStore; with ``--jobs 2`` decoding runs in worker processes (worth
+it when decoding is slow, e.g. MP3; with WAV it is now cheaper than the processes' overhead).
+Both use the same model object; the outputs are compared clip by clip (they differ by the
+resampler's float32 rounding, ~1e-7 of full scale, not bitwise).
 
-    BENCH_SHARED=../shared python benchmarks/extract.py [--clips 16] [--seconds S] [--jobs 2] [--repeats 3]
+    BENCH_SHARED=../shared python benchmarks/extract.py [--clips 32] [--seconds S] [--jobs 1] [--repeats 3]
 
 Without BENCH_SHARED, musicnn falls back to ``musicnn-random`` and COALA to seed-0 random
 weights with a generated scaler (same speed, different numbers).
@@ -156,9 +159,9 @@ def measure(name: str, args: argparse.Namespace, shared: Path | None, work: Path
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--embedders", default="musicnn-mtat,coala", help="comma-separated: musicnn-mtat, coala")
-    parser.add_argument("--clips", type=int, default=16)
+    parser.add_argument("--clips", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=None, help="clip length (default: 15 s musicnn, 4 s COALA)")
-    parser.add_argument("--jobs", type=int, default=2, help="decoding processes of bench's extraction")
+    parser.add_argument("--jobs", type=int, default=1, help="decoding processes of bench's extraction")
     parser.add_argument("--repeats", type=int, default=1, help="best of N interleaved runs")
     parser.add_argument("--tolerance", type=float, default=1e-5, help="max |difference| allowed, relative to max |output|")
     args = parser.parse_args(argv)
