@@ -109,8 +109,18 @@ class _ConvV(nn.Module):  # vertical (timbral) filter, max over the remaining fr
         self.bn = nn.BatchNorm2d(out)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = F.relu(self.bn(self.conv(x)))
-        return F.max_pool2d(x, (x.size(2), 1), stride=(x.size(2), 1)).squeeze(2)
+        if self.training:
+            x = F.relu(self.bn(self.conv(x)))
+            return F.max_pool2d(x, (x.size(2), 1), stride=(x.size(2), 1)).squeeze(2)
+        # Inference: BatchNorm (frozen) and ReLU are monotonic per channel, so the maximum over
+        # frequency can be taken first, on the conv output, and they then run on 1/30-1/60 of the
+        # values. A channel whose BatchNorm scale is negative needs the minimum instead: its conv
+        # runs with negated weights (exactly the negated output) and its maximum is negated back.
+        sign = torch.where(self.bn.weight >= 0, 1.0, -1.0).to(x.dtype)
+        conv = F.conv2d(x, self.conv.weight * sign.view(-1, 1, 1, 1), self.conv.bias * sign,
+                        padding=self.conv.padding)
+        extreme = conv.amax(dim=2, keepdim=True) * sign.view(1, -1, 1, 1)
+        return F.relu(self.bn(extreme)).squeeze(2)
 
 
 class _ConvH(nn.Module):  # horizontal (temporal) filter on the frequency-averaged spectrogram

@@ -231,3 +231,27 @@ def test_pons_missing_weights_offline(monkeypatch):
     with pytest.raises(WeightsError) as info:
         EMBEDDERS.create("musicnn-pons-msd").ensure_loaded()
     assert KERAS["msd"][1] in str(info.value) and "musicnn_keras/MSD_musicnn.h5" in str(info.value)
+
+
+def test_timbral_branch_inference_shortcut_equals_the_original_order():
+    """At inference the frequency max is taken before the frozen BatchNorm and ReLU (with negated
+    weights for negative BatchNorm scales); the result equals conv → BN → ReLU → max-pool."""
+    import torch.nn.functional as F
+
+    from embedders.musicnn import _ConvV
+
+    torch.manual_seed(0)
+    branch = _ConvV(32, (38, 7)).eval()
+    with torch.no_grad():
+        branch.bn.weight.copy_(torch.randn(32))  # about half of the scales negative
+        branch.bn.bias.copy_(torch.randn(32))
+        branch.bn.running_mean.copy_(0.1 * torch.randn(32))
+        branch.bn.running_var.copy_(torch.rand(32) + 0.5)
+        x = torch.randn(3, 1, 96, 188)
+        full = F.relu(branch.bn(branch.conv(x)))
+        want = F.max_pool2d(full, (full.size(2), 1), stride=(full.size(2), 1)).squeeze(2)
+        got = branch(x)
+    assert (branch.bn.weight < 0).any() and (branch.bn.weight > 0).any()
+    torch.testing.assert_close(got, want, rtol=0, atol=0)
+    branch.train()
+    assert branch(x).shape == want.shape  # the training path keeps the original order
