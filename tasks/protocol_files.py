@@ -4,7 +4,8 @@ A protocol file is looked up, in order:
 
 1. in the dataset folder (and a few sub-folders named after the file's public repository);
    such files are the user's own copy and are trusted as they are (e.g. the tiny split files
-   of the mirdata test fixtures);
+   of the mirdata test fixtures), unless the file says ``verify_local`` (files that have a
+   single true version, such as the US8K tag vectors);
 2. in the cache, ``<cache_dir>/protocol/<dataset>/<name>``, verified by sha256 where pinned;
 3. downloaded from its public address into the cache, verified by sha256 where pinned;
 4. otherwise a DataMissingError names the file, its address and where to put it.
@@ -20,8 +21,8 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from benchmark import config
-from benchmark.errors import BenchError, DataMissingError
-from benchmark.fetch import RemoteFile, resolve_file
+from benchmark.errors import BenchError, ChecksumError, DataMissingError
+from benchmark.fetch import RemoteFile, resolve_file, sha256_of
 
 from .base import Task
 
@@ -38,6 +39,8 @@ class ProtocolFile:
     subdirs: tuple[str, ...] = ()
     #: other file names a user's copy may have (e.g. a renamed download)
     aliases: tuple[str, ...] = ()
+    #: check a copy in the dataset folder against ``sha256`` too (there is no legitimate variant)
+    verify_local: bool = False
 
     def remote(self) -> RemoteFile:
         return RemoteFile(self.name, self.url, self.sha256, self.description)
@@ -67,7 +70,10 @@ def resolve(pf: ProtocolFile, root: Path, dataset: str, cache: Path | None = Non
     """The file's path: dataset folder, cache (checksum-verified), else a verified download."""
     for candidate in _local_candidates(pf, root):
         if candidate.is_file():
-            return candidate  # the user's own copy: trusted, not checksummed
+            if pf.verify_local and pf.sha256 and sha256_of(candidate) != pf.sha256:
+                raise ChecksumError(f"{candidate} does not match the published file (sha256 {pf.sha256[:12]}…). "
+                                    f"Delete it and fetch it again from {pf.url}.")
+            return candidate  # the user's own copy
     try:
         return resolve_file(pf.remote(), [], cache_subdir(dataset, cache), allow_download=allow_download)
     except DataMissingError as exc:

@@ -12,29 +12,30 @@ import json
 from pathlib import Path
 from typing import Any, Sequence
 
-from benchmark import config
-from benchmark.errors import BenchError, DataMissingError
-from benchmark.fetch import RemoteFile, resolve_file
+from benchmark.errors import DataMissingError
 
-from .base import Clip, Split, Task, kfold_splits
+from .base import Clip, Split, kfold_splits
+from .protocol_files import ProtocolFile, ProtocolFilesTask
 from .us8k import LABELS, METADATA, kfold_expected
 
 
-TAG_VECTORS = RemoteFile(
+TAG_VECTORS = ProtocolFile(
     "US8K_tag_vectors.json",
     "https://raw.githubusercontent.com/xavierfav/ae-w2v-attention/main/json/US8K_tag_vectors.json",
     "14501bb53df3b497cf5400bf25e23158684840b67eef1723362b78fc7634db56",
     "Freesound tags of the UrbanSound8K source sounds, multi-hot over the top-1000 tags",
+    subdirs=("metadata",), verify_local=True,
 )
-VOCABULARY = RemoteFile(
+VOCABULARY = ProtocolFile(
     "id2token_top_1000.json",
     "https://raw.githubusercontent.com/xavierfav/coala/master/id2token_top_1000.json",
     "e3f9c0f73af2fc19762b52764138fa76822ca437e2856313193a6a1ee9680771",
     "the 1000-tag vocabulary of COALA and the contextual tag encoders",
+    subdirs=("metadata",), verify_local=True,
 )
 
 
-class US8KTag(Task):
+class US8KTag(ProtocolFilesTask):
     """UrbanSound8K from its sounds' Freesound tags (10 classes, 10 folds; input = tags, not audio)."""
 
     name = "us8k-tag"
@@ -57,34 +58,12 @@ class US8KTag(Task):
     )
 
     def __init__(self, cache: str | None = None) -> None:
-        self.cache = cache
+        super().__init__(cache)
         #: slices left out because their sound has no tag in the top-1000 vocabulary
         self.excluded_without_tags: int | None = None
 
-    def root(self, data_home: Path, cache: Path | None = None) -> Path:
-        if cache is not None:  # the runner's --cache-dir: where downloaded tag files go
-            self.cache = cache
-        return super().root(data_home, cache)
-
-    # -- protocol files ------------------------------------------------------------------------
-    def _search_dirs(self, root: Path) -> list[Path]:
-        return [Path(root), Path(root) / "metadata"]
-
-    def _cache_subdir(self, cache: Path | str | None = None) -> Path:
-        return config.cache_dir(cache or self.cache) / "protocol" / "us8k_tags"
-
-    def protocol_file(self, remote: RemoteFile, root: Path, cache: Path | str | None = None) -> Path:
-        """Dataset folder, then the cache, then a checksum-verified download; else DataMissingError."""
-        return resolve_file(remote, self._search_dirs(root), self._cache_subdir(cache))
-
-    def protocol_files(self, root: Path, cache: Path | None = None) -> dict[str, str | None]:
-        found: dict[str, str | None] = {}
-        for remote in (TAG_VECTORS, VOCABULARY):
-            try:
-                found[remote.filename] = str(self.protocol_file(remote, root, cache))
-            except BenchError:
-                found[remote.filename] = None
-        return found
+    def needed_files(self) -> list[ProtocolFile]:
+        return [TAG_VECTORS, VOCABULARY]
 
     # -- clips and splits ----------------------------------------------------------------------
     def clips(self, root: Path) -> list[Clip]:
@@ -99,8 +78,8 @@ class US8KTag(Task):
             meta = pd.read_csv(csv, usecols=["slice_file_name", "fsID", "fold", "class"])
         except (ValueError, pd.errors.ParserError) as exc:
             raise DataMissingError(f"{csv} is not the official UrbanSound8K metadata ({exc}). Download it again.") from None
-        vectors = _read_json(self.protocol_file(TAG_VECTORS, root))
-        id2token = _read_json(self.protocol_file(VOCABULARY, root))
+        vectors = _read_json(self.protocol_path(TAG_VECTORS, root))
+        id2token = _read_json(self.protocol_path(VOCABULARY, root))
         tokens = [id2token[str(i)] for i in range(len(id2token))]
         tags_of = {fs_id: tuple(tokens[i] for i, on in enumerate(vec) if on) for fs_id, vec in vectors.items()}
         clips, excluded = [], 0

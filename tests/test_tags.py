@@ -88,7 +88,7 @@ def test_protocol_files_from_the_cache(shared, tmp_path, offline):
     root = tmp_path / "urbansound8k"
     (root / "metadata").mkdir(parents=True)
     (root / "metadata/UrbanSound8K.csv").symlink_to(shared / "fixtures/soundata/urbansound8k/metadata/UrbanSound8K.csv")
-    cache = Path(os.environ["BENCH_CACHE_DIR"]) / "protocol/us8k_tags"
+    cache = Path(os.environ["BENCH_CACHE_DIR"]) / "protocol/urbansound8k"
     cache.mkdir(parents=True)
     task = US8KTag()
     assert task.protocol_files(root) == {"US8K_tag_vectors.json": None, "id2token_top_1000.json": None}
