@@ -1,3 +1,3 @@
 """bench: a benchmark harness for frozen audio embeddings."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
