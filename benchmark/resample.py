@@ -19,6 +19,7 @@ import numpy as np
 
 FILTERS = ("kaiser_best", "kaiser_fast")
 MAX_UP = 2048  # larger phase counts make the filter matrix too big to be worth it: use resampy
+BLOCKS_PER_PRODUCT = 4096  # rows of input windows per matrix product (bounds the temporary copy)
 
 
 def resample(y: np.ndarray, orig_sr: int, target_sr: int, res_type: str) -> np.ndarray:
@@ -102,7 +103,11 @@ class _Plan:
         first = self.left_pad + self.base
         windows = np.lib.stride_tricks.as_strided(x[first:], shape=(blocks, self.width),
                                                   strides=(self.down * x.strides[0], x.strides[0]), writeable=False)
-        out = (windows @ self.matrix).reshape(-1)[:n_out]
+        out = np.empty((blocks, self.up))
+        for start in range(0, blocks, BLOCKS_PER_PRODUCT):  # the overlapping windows are copied: bound it
+            stop = min(start + BLOCKS_PER_PRODUCT, blocks)
+            np.matmul(windows[start:stop], self.matrix, out=out[start:stop])
+        out = out.reshape(-1)[:n_out]
         self._fix_rounded_positions(x, out, n_in)
         return out
 
@@ -110,7 +115,9 @@ class _Plan:
         """resampy places output t at the float t * (1/ratio); where that rounds below an exact
         integer, its input index is one less and its fraction near 1. Recompute those outputs
         with resampy's own decomposition."""
-        t = np.arange(out.size)
+        # only where the exact position is an integer (t a multiple of up) can the float one fall
+        # on the other side of it: elsewhere the fraction is >= 1/up, far above the rounding
+        t = np.arange(0, out.size, self.up)
         position = t * self.time_increment
         n = position.astype(np.int64)
         exact = (t * self.down) // self.up
@@ -119,7 +126,7 @@ class _Plan:
             left, right = self._taps(frac)
             i = np.arange(min(int(n[k]) + 1, left.size))
             j = np.arange(min(n_in - int(n[k]) - 1, right.size))
-            out[k] = left[i] @ x[self.left_pad + n[k] - i] + right[j] @ x[self.left_pad + n[k] + 1 + j]
+            out[t[k]] = left[i] @ x[self.left_pad + n[k] - i] + right[j] @ x[self.left_pad + n[k] + 1 + j]
 
 
 @lru_cache(maxsize=16)
