@@ -9,7 +9,8 @@ the stack ("compaction") and the others go on.
 
 Gradients are written out by hand (the model is a plain MLP) rather than taken by autograd:
 that is both faster and lets the ``sklearn`` style reproduce scikit-learn's own formulas
-(its L2 term, its log-loss clipping, its Adam variant) operation for operation.
+(its L2 term, its log-loss clipping, its Adam variant) operation for operation. The stopping
+rules (``stopper``) are in ``benchmark.stopping``.
 """
 from __future__ import annotations
 
@@ -232,84 +233,12 @@ class Result:
     epochs: list[int] = field(default_factory=list)
 
 
-Draw = Callable[[list[torch.Generator], int], Tensor]
-"""(generators of the active seeds, epoch) -> (S_active, n) row indices into the feature matrix,
-already in this epoch's minibatch order."""
+Draw = Callable[[list[torch.Generator], int], tuple[Tensor, Tensor]]
+"""(generators of the active seeds, epoch) -> (rows, targets): (S_active, n) indices into the
+feature and target matrices, already in this epoch's minibatch order."""
 
 
-class TrainLossStopper:
-    """scikit-learn's rule: a seed stops once its epoch loss has failed to beat its best loss by
-    ``tol`` on more than ``patience`` consecutive epochs; its last weights are kept."""
-
-    def __init__(self, n_seeds: int, tol: float, patience: int) -> None:
-        self.tol, self.patience = tol, patience
-        self.best = torch.full((n_seeds,), math.inf, dtype=torch.float64)
-        self.count = torch.zeros(n_seeds, dtype=torch.long)
-
-    def update(self, losses: Tensor, stack: Stack, opt: Adam, gens: list[torch.Generator]) -> Tensor:
-        losses = losses.to(torch.float64).cpu()
-        worse = losses > self.best - self.tol
-        self.count = torch.where(worse, self.count + 1, torch.zeros_like(self.count))
-        self.best = torch.minimum(self.best, losses)
-        return self.count > self.patience
-
-    def final(self, stack: Stack) -> Stack:
-        return stack
-
-    def select(self, keep: Tensor) -> None:
-        self.best, self.count = self.best[keep.cpu()], self.count[keep.cpu()]
-
-
-class ValidStopper:
-    """MuLaP's rule: after each epoch score the validation set; keep each seed's best-validation
-    weights (strict improvement), stop a seed after ``patience`` epochs without one, and run
-    torch's ReduceLROnPlateau (mode max, threshold 1e-4 relative, patience 10) per seed."""
-
-    def __init__(self, stack: Stack, evaluate: Callable[[Stack, list[torch.Generator]], Tensor], patience: int,
-                 lr_factor: float | None, sched_patience: int = 10, threshold: float = 1e-4) -> None:
-        n = stack.W[0].shape[0]
-        self.evaluate, self.patience, self.lr_factor = evaluate, patience, lr_factor
-        self.sched_patience, self.threshold = sched_patience, threshold
-        # -inf rather than MuLaP's 0, so a metric that stays <= 0 (r2) still keeps a best epoch
-        self.best = torch.full((n,), -math.inf, dtype=torch.float64)
-        self.count = torch.zeros(n, dtype=torch.long)
-        self.sched_best = torch.full((n,), -math.inf, dtype=torch.float64)
-        self.bad = torch.zeros(n, dtype=torch.long)
-        self.best_stack = stack.clone()
-
-    def update(self, losses: Tensor, stack: Stack, opt: Adam, gens: list[torch.Generator]) -> Tensor:
-        metric = self.evaluate(stack, gens).to(torch.float64).cpu()
-        improved = metric > self.best
-        if improved.any():
-            where = improved.to(stack.W[0].device)
-            for dst, src in zip(self.best_stack.tensors(), stack.tensors()):
-                dst[where] = src[where]
-        self.best = torch.where(improved, metric, self.best)
-        self.count = torch.where(improved, torch.zeros_like(self.count), self.count + 1)
-        if self.lr_factor is not None:
-            better = metric > self.sched_best * (1 + self.threshold)
-            self.sched_best = torch.where(better, metric, self.sched_best)
-            self.bad = torch.where(better, torch.zeros_like(self.bad), self.bad + 1)
-            reduce = self.bad > self.sched_patience
-            if reduce.any():
-                lr = opt.lr.view(-1).cpu().to(torch.float64)
-                new = lr * self.lr_factor
-                reduce = reduce & (lr - new > 1e-8)
-                opt.lr.view(-1)[reduce.to(opt.lr.device)] *= self.lr_factor
-                self.bad = torch.where(self.bad > self.sched_patience, torch.zeros_like(self.bad), self.bad)
-        return self.count >= self.patience
-
-    def final(self, stack: Stack) -> Stack:
-        return self.best_stack
-
-    def select(self, keep: Tensor) -> None:
-        k = keep.cpu()
-        self.best, self.count, self.sched_best, self.bad = self.best[k], self.count[k], self.sched_best[k], self.bad[k]
-        self.best_stack = self.best_stack.select(keep)
-
-
-def fit(F: Tensor, Y: Tensor, draw: Callable[[list[torch.Generator], int], tuple[Tensor, Tensor]],
-        gens: list[torch.Generator], stack: Stack, head: Head, opt: Adam, stopper,
+def fit(F: Tensor, Y: Tensor, draw: Draw, gens: list[torch.Generator], stack: Stack, head: Head, opt: Adam, stopper,
         batch_size: int, max_epochs: int, drop_last: bool, alpha: float = 0.0) -> Result:
     """Train every seed until its stopper says so or ``max_epochs``.
 

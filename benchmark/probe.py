@@ -19,6 +19,7 @@ from . import ensemble as E
 from . import metrics
 from .errors import BenchError
 from .protocols import Protocol
+from .stopping import TrainLossStopper, ValidStopper
 
 Data = tuple[list[np.ndarray], np.ndarray]
 _PREDICT_CHUNK = 8192  # frames per forward pass at prediction time (bounds memory)
@@ -199,10 +200,10 @@ def _mlp(protocol: Protocol, kind: str, train: Data, valid: Data | None, test_fr
     opt = E.Adam(stack.tensors(), protocol.lr, style,
                  weight_decay=protocol.weight_decay if style == "torch" else 0.0)
     if protocol.stopping == "train_loss":
-        stopper = E.TrainLossStopper(len(seeds), protocol.tol, protocol.patience)
+        stopper = TrainLossStopper(len(seeds), protocol.tol, protocol.patience)
     elif protocol.stopping == "valid_metric":
         metrics.check(kind, valid_metric)
-        stopper = E.ValidStopper(stack, _validator(protocol, kind, valid, scale, head, valid_metric, device),
+        stopper = ValidStopper(stack, _validator(protocol, kind, valid, scale, head, valid_metric, device),
                                  protocol.patience, protocol.lr_factor if protocol.lr_schedule == "plateau" else None)
     else:
         raise BenchError(f"Protocol '{protocol.name}' has unknown stopping rule '{protocol.stopping}'.")

@@ -18,6 +18,7 @@ from benchmark import metrics, probe
 from benchmark.errors import BenchError
 from benchmark.protocols import COALA, LINEAR, MULAP, with_fast_matmul
 from benchmark.results import protocol_label
+from benchmark.stopping import TrainLossStopper, ValidStopper
 
 
 def _data(n=180, d=12, seed=0):
@@ -47,7 +48,7 @@ def _sklearn_trajectory(X, Y, kind, epochs, seed, clf):
         return t, t
 
     result = E.fit(torch.tensor(X), torch.tensor(Y, dtype=torch.float64), draw, [None], stack, E.Head(kind, "sklearn"),
-                   E.Adam(stack.tensors(), 1e-3, "sklearn"), E.TrainLossStopper(1, 1e-4, 10), 200, epochs, False,
+                   E.Adam(stack.tensors(), 1e-3, "sklearn"), TrainLossStopper(1, 1e-4, 10), 200, epochs, False,
                    alpha=1e-4)
     return result
 
@@ -188,7 +189,7 @@ def test_valid_stopper_keeps_best_epoch_and_follows_reduce_lr_on_plateau():
     scores[5] = 0.95  # best epoch: 6
     stack = E.Stack([torch.zeros(1, 2, 2)], [torch.zeros(1, 1, 2)])
     stream = iter(scores)
-    stopper = E.ValidStopper(stack, lambda s, g: torch.tensor([next(stream)]), patience=20, lr_factor=0.5)
+    stopper = ValidStopper(stack, lambda s, g: torch.tensor([next(stream)]), patience=20, lr_factor=0.5)
     opt = E.Adam(stack.tensors(), 1e-3, "torch")
     param = torch.nn.Parameter(torch.zeros(1))
     ref = torch.optim.lr_scheduler.ReduceLROnPlateau(torch.optim.Adam([param], lr=1e-3), mode="max", factor=0.5)
