@@ -95,7 +95,7 @@ def reference_order(model: Any) -> Any:
 
     import torch.nn.functional as F
 
-    from embedders.musicnn import _ConvV
+    from embedders.musicnn_net import _ConvV
 
     def original(self: Any, x: torch.Tensor) -> torch.Tensor:
         x = F.relu(self.bn(self.conv(x)))

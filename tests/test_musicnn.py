@@ -238,7 +238,7 @@ def test_timbral_branch_inference_shortcut_equals_the_original_order():
     weights for negative BatchNorm scales); the result equals conv → BN → ReLU → max-pool."""
     import torch.nn.functional as F
 
-    from embedders.musicnn import _ConvV
+    from embedders.musicnn_net import _ConvV
 
     torch.manual_seed(0)
     branch = _ConvV(32, (38, 7)).eval()
