@@ -12,6 +12,9 @@ takes long, so ``--sklearn-fits K`` times K of them and extrapolates the mean to
 (said in the output). ``--folds`` limits the folds bench trains; the bench time is extrapolated
 the same way. Run:  python benchmarks/probe.py [--folds 10] [--sklearn-fits 5]
 
+It also prints the ceilings: how fast the step's two large products alone run (float32 and
+bfloat16), as a multiple of scikit-learn, the bound no implementation of the step beats.
+
 ``--parity-demo CACHE_DIR``: instead, the accuracy parity on real audio features: the MFCCs of
 the built-in demo task (5 folds, via the normal extraction and cache), bench ``coala`` against
 scikit-learn over the same 10 seeds and folds.
@@ -165,6 +168,34 @@ def main() -> None:
               f"mean {np.mean(epochs):.0f} epochs, accuracy {np.mean(acc) * 100:.2f}")
         per_epoch = sk_epoch / (total / n_fits / np.mean(epochs))
         print(f"  speed-up over sklearn: {sk_fit * n_fits / total:.1f}x (per epoch: {per_epoch:.1f}x)")
+    steps = -(-int(N_CLIPS * (N_FOLDS - 1) / N_FOLDS) // 200)  # minibatches of 200 per epoch
+    for precision in ("ieee", "bf16"):
+        seconds = products_per_seed_step(precision, len(seeds))
+        if seconds:
+            print(f"ceiling ({'float32' if precision == 'ieee' else 'bfloat16'} products): the two 1152x256 products "
+                  f"of a step alone, at this machine's batched-matmul speed, would be "
+                  f"{sk_epoch / steps / seconds:.1f}x sklearn")
+
+
+def products_per_seed_step(precision: str, n_seeds: int) -> float | None:
+    """Seconds per seed of a step's two large products (forward X@W1, gradient X^T@delta) run
+    back to back on warm data: the bound no float32 (or bf16) implementation of the step beats."""
+    import torch
+
+    if precision == "bf16" and not (torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()):
+        return None
+    backend = torch.backends.mkldnn.matmul
+    before, backend.fp32_precision = backend.fp32_precision, precision
+    try:
+        X, W, d = torch.randn(n_seeds, 200, DIM), torch.randn(n_seeds, DIM, 256), torch.randn(n_seeds, 200, 256)
+        for _ in range(3):
+            torch.bmm(X, W), torch.bmm(X.transpose(1, 2), d)
+        start, repeats = time.perf_counter(), 30
+        for _ in range(repeats):
+            torch.bmm(X, W), torch.bmm(X.transpose(1, 2), d)
+        return (time.perf_counter() - start) / repeats / n_seeds
+    finally:
+        backend.fp32_precision = before
 
 
 def time_bench(protocol, name: str, X: np.ndarray, y: np.ndarray, folds: np.ndarray, seeds: list[int],
