@@ -167,7 +167,8 @@ def download(task, data_home):
 @click.option("--weights", type=click.Path(dir_okay=False), default=None, help="Checkpoint file for the embedder.")
 @click.option("--device", default=None, help="torch device (default: cuda when present, else cpu).")
 def check_embedder(embedder, weights, device):
-    """Run an embedder on generated 0.1/1/10/30 s audio: shape, dim, dtype, determinism, NaN/inf, speed.
+    """Run an embedder on generated 0.1/1/10/30 s audio (tag embedders: 1/3/10/30 tags): shape, dim,
+    dtype, determinism, batch independence, NaN/inf, speed.
 
     \b
     Example:

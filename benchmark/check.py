@@ -1,10 +1,12 @@
-"""``bench check-embedder``: run an embedder on generated audio and check its contract.
+"""``bench check-embedder``: run an embedder on generated inputs and check its contract.
 
-Clips of 0.1 s, 1 s, 10 s and 30 s go through ``embed()`` as one batch, twice, then one by one.
+Audio embedders get clips of 0.1 s, 1 s, 10 s and 30 s; tag embedders (``input_kind = "tags"``)
+get tag lists of 1, 3, 10 and 30 common sound words. The inputs go through ``embed()`` as one
+batch, twice, then one by one.
 Checked: it loads; one output per input; each output a float32 array of shape (n_frames >= 1, dim);
 no NaN/inf; the same output on a second run (determinism); the same output alone as in a batch
 (no leakage across a batch, e.g. BatchNorm left in training mode); a JSON-serialisable, stable
-``config()`` (it is the cache key). Reports throughput in seconds of audio per second.
+``config()`` (it is the cache key). Reports throughput in seconds of audio (or inputs) per second.
 """
 from __future__ import annotations
 
@@ -19,6 +21,11 @@ import numpy as np
 from .errors import BenchError
 
 DURATIONS = (0.1, 1.0, 10.0, 30.0)
+TAG_COUNTS = (1, 3, 10, 30)
+#: everyday Freesound words, so that any tag vocabulary knows most of them
+TAG_WORDS = ("dog", "bark", "street", "car", "engine", "rain", "water", "bird", "voice", "music", "guitar", "drum",
+             "wind", "door", "footsteps", "city", "traffic", "siren", "children", "noise", "piano", "birds",
+             "night", "field-recording", "ambience", "metal", "glass", "machine", "train", "horn")
 #: same-input reruns may differ by this much (some GPU kernels are not bitwise reproducible)
 RERUN_RTOL = 1e-5
 #: a clip alone vs inside a batch: batched convolutions may sum in another order
@@ -36,10 +43,11 @@ class Check:
 class CheckReport:
     embedder: str
     checks: list[Check] = field(default_factory=list)
-    frames: dict[float, tuple[int, ...]] = field(default_factory=dict)
-    audio_seconds: float = 0.0
+    frames: dict[str, tuple[int, ...]] = field(default_factory=dict)  # input label -> output shape
+    audio_seconds: float = 0.0  # for tag embedders: the number of inputs
     embed_seconds: float | None = None
     header: str = ""
+    unit: str = "s of audio"
 
     @property
     def ok(self) -> bool:
@@ -64,8 +72,8 @@ class CheckReport:
             lines.append(f"  {'PASS' if c.ok else 'FAIL'}  {c.name.ljust(width)}  {detail}".rstrip())
         if self.throughput is not None:
             lines.append(
-                f"  throughput: {self.throughput:.1f} s of audio per second "
-                f"({self.audio_seconds:.1f} s of audio in {self.embed_seconds:.3f} s)"
+                f"  throughput: {self.throughput:.1f} {self.unit} per second "
+                f"({self.audio_seconds:g} {self.unit} in {self.embed_seconds:.3f} s)"
             )
         failed = sum(not c.ok for c in self.checks)
         lines.append("OK: the embedder meets the contract." if self.ok else f"FAILED: {failed} check(s) failed.")
@@ -102,47 +110,64 @@ def check_embedder(
         return report
     if not _guard(report, "load", embedder.ensure_loaded):
         return report
-    sample_rate, dim = int(embedder.sample_rate), int(embedder.dim)
-    report.header = f"dim {dim}, {sample_rate} Hz, device {getattr(embedder, 'device', '?')}"
+    dim = int(embedder.dim)
+    if getattr(embedder, "input_kind", "audio") == "tags":
+        clips: list[Any] = [generated_tags(n) for n in TAG_COUNTS]
+        labels = [f"{n} tag{'s' if n > 1 else ''}" for n in TAG_COUNTS]
+        report.header = f"dim {dim}, tags, device {getattr(embedder, 'device', '?')}"
+        report.audio_seconds, report.unit = float(len(clips)), "inputs"
+    else:
+        sample_rate = int(embedder.sample_rate)
+        clips = [generated_audio(d, sample_rate, seed=i) for i, d in enumerate(durations)]
+        labels = [f"{d:g} s" for d in durations]
+        report.header = f"dim {dim}, {sample_rate} Hz, device {getattr(embedder, 'device', '?')}"
+        report.audio_seconds = float(sum(len(c) for c in clips) / sample_rate)
     _config(report, embedder)
 
-    clips = [generated_audio(d, sample_rate, seed=i) for i, d in enumerate(durations)]
-    report.audio_seconds = float(sum(len(c) for c in clips) / sample_rate)
     first = _run(report, embedder, clips, "embed (batch)")
-    if first is None or not _outputs(report, first, clips, durations, dim, sample_rate):
+    if first is None or not _outputs(report, first, clips, labels, dim):
         return report
     started = time.perf_counter()
     second = _run(report, embedder, clips, "embed (second run)")
     if second is None:
         return report
     report.embed_seconds = time.perf_counter() - started
-    if not _outputs(report, second, clips, durations, dim, sample_rate, quiet=True):
+    if not _outputs(report, second, clips, labels, dim, quiet=True):
         return report
-    _compare(report, "determinism", first, second, durations, RERUN_RTOL, "differs on a second run with the same input")
+    _compare(report, "determinism", first, second, labels, RERUN_RTOL, "differs on a second run with the same input")
     alone = []
-    for clip in clips:
-        out = _run(report, embedder, [clip], "embed (one clip)")
-        if out is None or not _outputs(report, out, [clip], [len(clip) / sample_rate], dim, sample_rate, quiet=True):
+    for clip, label in zip(clips, labels):
+        out = _run(report, embedder, [clip], "embed (one input)")
+        if out is None or not _outputs(report, out, [clip], [label], dim, quiet=True):
             return report
         alone.append(out[0])
-    _compare(report, "batch independence", first, alone, durations, BATCH_RTOL,
-             "depends on the other clips of the batch (BatchNorm in training mode? padding to the longest clip?)")
+    _compare(report, "batch independence", first, alone, labels, BATCH_RTOL,
+             "depends on the other inputs of the batch (BatchNorm in training mode? padding to the longest input?)")
     return report
+
+
+def generated_tags(count: int) -> tuple[str, ...]:
+    """``count`` distinct everyday sound words (cycled with a suffix beyond the list)."""
+    return tuple(TAG_WORDS[i % len(TAG_WORDS)] + ("" if i < len(TAG_WORDS) else f"-{i // len(TAG_WORDS)}")
+                 for i in range(count))
 
 
 def _attributes(report: CheckReport, embedder: Any) -> bool:
     problems = []
     try:
-        if getattr(embedder, "input_kind", "audio") != "audio":
-            return report.add("attributes", False, f"input_kind is '{embedder.input_kind}'; check-embedder runs audio embedders only")
-        sample_rate, dim = getattr(embedder, "sample_rate", None), getattr(embedder, "dim", None)
+        kind = getattr(embedder, "input_kind", "audio")
+        if kind not in ("audio", "tags"):
+            return report.add("attributes", False, f"input_kind is '{kind}'; expected 'audio' or 'tags'")
+        sample_rate = getattr(embedder, "sample_rate", None) if kind == "audio" else None
+        dim = getattr(embedder, "dim", None)
     except Exception as exc:  # a property that loads the model may fail here
         return report.add("attributes", False, _describe(exc))
-    if not isinstance(sample_rate, (int, np.integer)) or sample_rate <= 0:
+    if kind == "audio" and (not isinstance(sample_rate, (int, np.integer)) or sample_rate <= 0):
         problems.append(f"sample_rate must be a positive int, got {sample_rate!r}")
     if not isinstance(dim, (int, np.integer)) or dim <= 0:
         problems.append(f"dim must be a positive int, got {dim!r}")
-    return report.add("attributes", not problems, "; ".join(problems) or f"sample_rate {sample_rate}, dim {dim}")
+    found = f"sample_rate {sample_rate}, dim {dim}" if kind == "audio" else f"tags, dim {dim}"
+    return report.add("attributes", not problems, "; ".join(problems) or found)
 
 
 def _config(report: CheckReport, embedder: Any) -> None:
@@ -171,17 +196,16 @@ def _run(report: CheckReport, embedder: Any, clips: list[np.ndarray], step: str)
 
 
 def _outputs(
-    report: CheckReport, outputs: Any, clips: Sequence[np.ndarray], durations: Sequence[float], dim: int,
-    sample_rate: int, quiet: bool = False,
+    report: CheckReport, outputs: Any, clips: Sequence[Any], labels: Sequence[str], dim: int, quiet: bool = False,
 ) -> bool:
     if not isinstance(outputs, (list, tuple)) or len(outputs) != len(clips):
         got = f"{len(outputs)} outputs" if isinstance(outputs, (list, tuple)) else f"a {type(outputs).__name__}"
-        return report.add("output count", False, f"embed() returned {got} for {len(clips)} clips; it must return a list with one array per clip")
+        return report.add("output count", False, f"embed() returned {got} for {len(clips)} inputs; it must return a list with one array per input")
     if not quiet:
-        report.add("output count", True, f"{len(outputs)} outputs for {len(clips)} clips")
+        report.add("output count", True, f"{len(outputs)} outputs for {len(clips)} inputs")
     all_ok = True
-    for duration, out in zip(durations, outputs):
-        name = f"output {duration:g} s"
+    for label, out in zip(labels, outputs):
+        name = f"output {label}"
         problems = []
         if not isinstance(out, np.ndarray):
             problems.append(f"a {type(out).__name__}, not a numpy array")
@@ -195,22 +219,22 @@ def _outputs(
         if problems:
             all_ok = report.add(name, False, "; ".join(problems)) and all_ok
         elif not quiet:
-            report.frames[duration] = tuple(out.shape)
+            report.frames[label] = tuple(out.shape)
             report.add(name, True, f"{out.shape[0]} frame(s) of {out.shape[1]}, float32, finite")
     return all_ok
 
 
 def _compare(report: CheckReport, name: str, a: Sequence[np.ndarray], b: Sequence[np.ndarray],
-             durations: Sequence[float], rtol: float, what: str) -> None:
+             labels: Sequence[str], rtol: float, what: str) -> None:
     bad, inexact = [], False
-    for duration, x, y in zip(durations, a, b):
+    for label, x, y in zip(labels, a, b):
         if x.shape != y.shape:
-            bad.append(f"{duration:g} s: shape {x.shape} vs {y.shape}")
+            bad.append(f"{label}: shape {x.shape} vs {y.shape}")
         elif not np.array_equal(x, y):
             scale = max(float(np.abs(x).max()), 1e-12)
             diff = float(np.abs(x - y).max())
             if diff > rtol * scale:
-                bad.append(f"{duration:g} s: max difference {diff:.3g} (values up to {scale:.3g})")
+                bad.append(f"{label}: max difference {diff:.3g} (values up to {scale:.3g})")
             inexact = True
     if bad:
         report.add(name, False, f"output {what}: " + "; ".join(bad))

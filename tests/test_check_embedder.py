@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from benchmark.check import DURATIONS, check_embedder, generated_audio
+from benchmark.check import DURATIONS, check_embedder, generated_audio, generated_tags
 from benchmark.errors import UnknownNameError
 
 PLUGINS = '''
@@ -82,6 +82,27 @@ class Crashes(Good):
         return [x.reshape(-1, 7) for x in batch]
 
 
+class Tags(Embedder):
+    """Bag of hashed words: 8 buckets, one vector per sound."""
+    input_kind = "tags"
+    dim = 8
+
+    def embed(self, batch):
+        out = []
+        for tags in batch:
+            v = np.zeros((1, 8), np.float32)
+            for tag in tags:
+                v[0, sum(map(ord, tag)) % 8] += 1
+            out.append(v)
+        return out
+
+
+class TagsBatchNormish(Tags):
+    def embed(self, batch):
+        out = super().embed(batch)
+        return [o / len(batch) for o in out]
+
+
 class Unstable(Good):
     def config(self):
         import time
@@ -103,8 +124,8 @@ def _failed(report) -> dict[str, str]:
 def test_good_plugin_passes(plugin):
     report = check_embedder(plugin("Good"), device="cpu")
     assert report.ok, report.format()
-    assert set(report.frames) == set(DURATIONS)
-    assert report.frames[30.0] == (300, 2) and report.frames[0.1] == (1, 2)
+    assert set(report.frames) == {f"{d:g} s" for d in DURATIONS}
+    assert report.frames["30 s"] == (300, 2) and report.frames["0.1 s"] == (1, 2)
     assert report.throughput and report.throughput > 0
     assert report.audio_seconds == pytest.approx(sum(DURATIONS))
     text = report.format()
@@ -124,8 +145,9 @@ def test_mfcc_passes():
         ("Float64", "output 1 s", "dtype float64, expected float32"),
         ("NaNs", "output 30 s", "1 NaN/inf values"),
         ("Random", "determinism", "differs on a second run"),
-        ("BatchNormish", "batch independence", "depends on the other clips of the batch"),
-        ("DropsOne", "output count", "returned 3 outputs for 4 clips"),
+        ("BatchNormish", "batch independence", "depends on the other inputs of the batch"),
+        ("DropsOne", "output count", "returned 3 outputs for 4 inputs"),
+        ("TagsBatchNormish", "batch independence", "depends on the other inputs of the batch"),
         ("NoFrames", "output 10 s", "shape (0, 2), expected (n_frames >= 1, 2)"),
         ("MissingWeights", "load", "put model.pt at /somewhere/model.pt"),
         ("Crashes", "embed (batch)", "ValueError"),
@@ -140,6 +162,23 @@ def test_contract_breaches_fail_clearly(plugin, cls, check, message):
     assert message in failed[check]
     text = report.format()
     assert f"FAIL  {check}" in text and "FAILED" in text
+
+
+def test_tag_embedders_are_checked_on_generated_tags(plugin):
+    report = check_embedder(plugin("Tags"), device="cpu")
+    assert report.ok, report.format()
+    assert set(report.frames) == {"1 tag", "3 tags", "10 tags", "30 tags"}
+    text = report.format()
+    assert "inputs per second" in text and "tags, dim 8" in text
+    assert len(set(generated_tags(30))) == 30 and generated_tags(3) == ("dog", "bark", "street")
+
+
+def test_real_tag_encoder_passes(shared, monkeypatch):
+    monkeypatch.setenv("BENCH_WEIGHTS_DIR", str(shared / "weights"))
+    monkeypatch.setenv("BENCH_OFFLINE", "1")
+    report = check_embedder("w2v-128-1h-tags", device="cpu")
+    assert report.ok, report.format()
+    assert all(shape == (1, 128) for shape in report.frames.values())
 
 
 def test_unknown_name_is_a_user_error():
