@@ -36,13 +36,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 N_CLIPS, DIM, N_CLASSES, N_FOLDS = 8732, 1152, 10, 10
 
 
-def make_data(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def make_data(seed: int = 0, n_clips: int = N_CLIPS, dim: int = DIM) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
-    y = rng.integers(0, N_CLASSES, N_CLIPS)
-    folds = rng.integers(0, N_FOLDS, N_CLIPS)
-    centres = rng.standard_normal((N_CLASSES, DIM)) * 0.12
-    nuisance = rng.standard_normal((N_CLIPS, 32)) @ rng.standard_normal((32, DIM)) * 0.25
-    X = centres[y] + nuisance + rng.standard_normal((N_CLIPS, DIM))
+    y = rng.integers(0, N_CLASSES, n_clips)
+    folds = rng.integers(0, N_FOLDS, n_clips)
+    centres = rng.standard_normal((N_CLASSES, dim)) * 0.12
+    nuisance = rng.standard_normal((n_clips, 32)) @ rng.standard_normal((32, dim)) * 0.25
+    X = centres[y] + nuisance + rng.standard_normal((n_clips, dim))
     return X.astype(np.float32), y, folds
 
 
@@ -108,17 +108,19 @@ def parity_demo(cache_dir: str, seeds: list[int]) -> None:
               f"difference {a - b:+.2f} points")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folds", type=int, default=N_FOLDS, help="folds bench trains (extrapolated to 10)")
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--sklearn-fits", type=int, default=5, help="scikit-learn fits timed (extrapolated to all)")
     parser.add_argument("--parity-demo", metavar="CACHE_DIR", default=None,
                         help="run the accuracy parity check on the demo task's MFCCs instead")
+    parser.add_argument("--clips", type=int, default=N_CLIPS, help="data size (default: US8K's 8732 clips)")
+    parser.add_argument("--dim", type=int, default=DIM, help="feature dimension (default: COALA's 1152)")
     parser.add_argument("--no-fast", action="store_true", help="skip timing bench --fast-matmul")
     parser.add_argument("--threads", type=int, default=None,
                         help="threads for both sides (torch and the BLAS under numpy); default: library defaults")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.threads:
         import torch
         from threadpoolctl import threadpool_limits
@@ -135,11 +137,11 @@ def main() -> None:
 
     from benchmark.protocols import COALA, with_fast_matmul
 
-    X, y, folds = make_data()
+    X, y, folds = make_data(n_clips=args.clips, dim=args.dim)
     seeds = list(range(args.seeds))
     n_fits = N_FOLDS * len(seeds)
     print(f"machine: {machine()}")
-    print(f"data: {N_CLIPS} x {DIM}, {N_CLASSES} classes, {N_FOLDS} folds x {len(seeds)} seeds = {n_fits} fits, coala")
+    print(f"data: {args.clips} x {args.dim}, {N_CLASSES} classes, {N_FOLDS} folds x {len(seeds)} seeds = {n_fits} fits, coala")
 
     modes = [("bench", COALA)] + ([] if args.no_fast else [("bench --fast-matmul", with_fast_matmul(COALA))])
     bench = {name: time_bench(protocol, name, X, y, folds, seeds, args.folds) for name, protocol in modes}
@@ -168,16 +170,16 @@ def main() -> None:
               f"mean {np.mean(epochs):.0f} epochs, accuracy {np.mean(acc) * 100:.2f}")
         per_epoch = sk_epoch / (total / n_fits / np.mean(epochs))
         print(f"  speed-up over sklearn: {sk_fit * n_fits / total:.1f}x (per epoch: {per_epoch:.1f}x)")
-    steps = -(-int(N_CLIPS * (N_FOLDS - 1) / N_FOLDS) // 200)  # minibatches of 200 per epoch
+    steps = -(-int(args.clips * (N_FOLDS - 1) / N_FOLDS) // 200)  # minibatches of 200 per epoch
     for precision in ("ieee", "bf16"):
-        seconds = products_per_seed_step(precision, len(seeds))
+        seconds = products_per_seed_step(precision, len(seeds), args.dim)
         if seconds:
-            print(f"ceiling ({'float32' if precision == 'ieee' else 'bfloat16'} products): the two 1152x256 products "
+            print(f"ceiling ({'float32' if precision == 'ieee' else 'bfloat16'} products): the two {args.dim}x256 products "
                   f"of a step alone, at this machine's batched-matmul speed, would be "
                   f"{sk_epoch / steps / seconds:.1f}x sklearn")
 
 
-def products_per_seed_step(precision: str, n_seeds: int) -> float | None:
+def products_per_seed_step(precision: str, n_seeds: int, dim: int = DIM) -> float | None:
     """Seconds per seed of a step's two large products (forward X@W1, gradient X^T@delta) run
     back to back on warm data: the bound no float32 (or bf16) implementation of the step beats."""
     import torch
@@ -187,7 +189,7 @@ def products_per_seed_step(precision: str, n_seeds: int) -> float | None:
     backend = torch.backends.mkldnn.matmul
     before, backend.fp32_precision = backend.fp32_precision, precision
     try:
-        X, W, d = torch.randn(n_seeds, 200, DIM), torch.randn(n_seeds, DIM, 256), torch.randn(n_seeds, 200, 256)
+        X, W, d = torch.randn(n_seeds, 200, dim), torch.randn(n_seeds, dim, 256), torch.randn(n_seeds, 200, 256)
         for _ in range(3):
             torch.bmm(X, W), torch.bmm(X.transpose(1, 2), d)
         start, repeats = time.perf_counter(), 30

@@ -1,0 +1,36 @@
+"""The speed scripts in benchmarks/ still run (tiny sizes; the figures themselves are not tested)."""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _script(name: str):
+    spec = importlib.util.spec_from_file_location(f"bench_script_{name}", ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_probe_benchmark_runs(capsys):
+    _script("probe").main(["--clips", "300", "--dim", "16", "--folds", "1", "--sklearn-fits", "1", "--seeds", "2"])
+    out = capsys.readouterr().out
+    assert "sklearn:" in out and out.count("speed-up over sklearn") >= 1
+    assert "ceiling (float32 products)" in out
+
+
+def test_extract_benchmark_runs_and_outputs_match(capsys, monkeypatch):
+    monkeypatch.delenv("BENCH_SHARED", raising=False)  # random weights: same code path, faster to set up
+    code = _script("extract").main(["--clips", "2", "--seconds", "3.5", "--repeats", "1"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert out.count("ratio") == 2 and "MISMATCH" not in out
+
+
+@pytest.mark.parametrize("name", ["probe", "extract"])
+def test_scripts_document_their_command(name):
+    assert f"benchmarks/{name}.py" in (ROOT / "benchmarks" / f"{name}.py").read_text().split('"""')[1]
