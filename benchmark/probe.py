@@ -10,7 +10,7 @@ Output per seed: multiclass → class probabilities (n, C); multilabel → sigmo
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -78,20 +78,24 @@ def _torch_threads(n: int | None):
         torch.set_num_threads(before)
 
 
+def fast_matmul_backend(device: str) -> tuple[Any, str]:
+    """The torch backend switch and value that make float32 products fast on ``device``; a
+    BenchError when the device has no such units (the runner asks before extracting)."""
+    if str(device).startswith("cuda"):
+        return torch.backends.cuda.matmul, "tf32"
+    if not (torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()):
+        raise BenchError("--fast-matmul needs a CPU with AVX512-BF16 or AMX (or a CUDA device); this CPU has "
+                         "neither, so it would be slower, not faster. Run without --fast-matmul.")
+    return torch.backends.mkldnn.matmul, "bf16"
+
+
 @contextmanager
 def _matmul_precision(fast: bool, device: str):
     """float32 matrix products with bfloat16 inputs (oneDNN, CPU) or TF32 (CUDA) inside the block."""
     if not fast:
         yield
         return
-    if str(device).startswith("cuda"):
-        backend, value = torch.backends.cuda.matmul, "tf32"
-    else:
-        cpu = torch.cpu
-        if not (cpu._is_avx512_bf16_supported() or cpu._is_amx_tile_supported()):
-            raise BenchError("--fast-matmul needs a CPU with AVX512-BF16 or AMX (or a CUDA device); this CPU has "
-                             "neither, so it would be slower, not faster. Run without --fast-matmul.")
-        backend, value = torch.backends.mkldnn.matmul, "bf16"
+    backend, value = fast_matmul_backend(device)
     before = backend.fp32_precision
     backend.fp32_precision = value
     try:

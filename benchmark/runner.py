@@ -50,7 +50,10 @@ def run(
     probe_protocol = for_task(PROTOCOLS.create(protocol or task_obj.protocol),
                               getattr(task_obj, "protocol_group", task_obj.dataset))
     if fast_matmul:
+        from .probe import fast_matmul_backend
+
         probe_protocol = with_fast_matmul(probe_protocol)
+        fast_matmul_backend(device or config.default_device())  # fail before a long extraction
     embedder_obj = EMBEDDERS.create(embedder, weights=weights, device=device or config.default_device(),
                                     **(embedder_options or {}))
     if embedder_obj.input_kind != task_obj.input_kind:

@@ -317,3 +317,16 @@ def test_fast_matmul_is_part_of_the_protocol_identity():
     assert protocol_label(fast.to_dict()) == "coala+fast-matmul" and protocol_label(COALA.to_dict()) == "coala"
     with pytest.raises(BenchError, match="MLP probes"):
         with_fast_matmul(LINEAR)
+
+
+def test_run_refuses_fast_matmul_before_extracting(tmp_path, monkeypatch):
+    from benchmark.runner import run
+    from tests.helpers import write_csv_dataset
+
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+    csv = write_csv_dataset(tmp_path / "data")
+    with pytest.raises(BenchError, match="AVX512-BF16 or AMX"):
+        run("mfcc", f"csv:{csv}", fast_matmul=True, device="cpu", cache_dir=tmp_path / "cache",
+            results_dir=tmp_path / "results")
+    assert not (tmp_path / "cache" / "embeddings").exists()  # nothing was extracted first
