@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 import warnings
+import weakref
 from pathlib import Path
 from typing import Any, Callable
 
@@ -83,7 +84,7 @@ def musicnn_setup(shared: Path | None, work: Path) -> tuple[Any, Callable[[Any, 
     return embedder, baseline, label
 
 
-_REFERENCE: dict[int, Any] = {}
+_REFERENCE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> its reference-order copy
 
 
 def reference_order(model: Any) -> Any:
@@ -101,13 +102,13 @@ def reference_order(model: Any) -> Any:
         x = F.relu(self.bn(self.conv(x)))
         return F.max_pool2d(x, (x.size(2), 1), stride=(x.size(2), 1)).squeeze(2)
 
-    if id(model) not in _REFERENCE:
+    if model not in _REFERENCE:
         ref = copy.deepcopy(model)
         for module in ref.modules():
             if isinstance(module, _ConvV):
                 module.forward = types.MethodType(original, module)
-        _REFERENCE[id(model)] = ref
-    return _REFERENCE[id(model)]
+        _REFERENCE[model] = ref
+    return _REFERENCE[model]
 
 
 # -- COALA --------------------------------------------------------------------------------------
