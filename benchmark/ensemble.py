@@ -91,10 +91,9 @@ def forward(stack: Stack, X: Tensor, ws: Workspace | None = None) -> list[Tensor
     for l, (W, b) in enumerate(zip(stack.W, stack.b)):
         if h.dim() == 2:
             h = torch.matmul(h, W)
-        elif ws is None:
-            h = torch.bmm(h, W)
         else:
-            h = torch.bmm(h, W, out=ws.get(f"h{l}", (h.shape[0], h.shape[1], W.shape[2]), h))
+            out = None if ws is None else ws.get(f"h{l}", (h.shape[0], h.shape[1], W.shape[2]), h)
+            h = torch.bmm(h, W, out=out)
         h.add_(b)
         if l < last:
             h.clamp_(min=0)
@@ -113,8 +112,8 @@ def backward(stack: Stack, acts: list[Tensor], delta: Tensor, ws: Workspace | No
         a = acts[l]
         if a.dim() == 2:
             a = a.unsqueeze(0).expand(delta.shape[0], -1, -1)
-        shape = (delta.shape[0], a.shape[2], delta.shape[2])
-        gW[l] = torch.bmm(a.transpose(1, 2), delta, **({} if ws is None else {"out": ws.get(f"gW{l}", shape, delta)}))
+        out = None if ws is None else ws.get(f"gW{l}", (delta.shape[0], a.shape[2], delta.shape[2]), delta)
+        gW[l] = torch.bmm(a.transpose(1, 2), delta, out=out)
         gb[l] = delta.sum(dim=1, keepdim=True)
         if l > 0:
             # ReLU derivative, fused (acts[l] is post-ReLU, so > 0 where the unit is on)

@@ -46,8 +46,7 @@ def resampy_clips(request) -> dict[str, np.ndarray]:
     compares spectrogram intermediates, where quiet bins magnify bench's ~1e-7 resampling rounding."""
     import librosa
 
-    shared = request.getfixturevalue("shared")
-    manifest = json.loads((shared / "golden" / "MANIFEST.json").read_text())
+    shared, manifest = request.getfixturevalue("shared"), request.getfixturevalue("manifest")
     return {
         name: librosa.load(shared / info["source_path"], sr=CoalaEmbedder.sample_rate, res_type=CoalaEmbedder.res_type)[0]
         for name, info in manifest["clips"].items()
