@@ -37,6 +37,16 @@ def cli() -> None:
     """
 
 
+def registries():
+    """The registries the engine resolves names with: built-ins, installed plugins, prefixes."""
+    from benchmark.protocols import PROTOCOLS
+    from benchmark.registry import Registries
+    from embedders import EMBEDDERS
+    from tasks import TASKS
+
+    return Registries(embedders=EMBEDDERS, tasks=TASKS, protocols=PROTOCOLS)
+
+
 def _parse_options(ctx, param, values) -> dict:
     """KEY=VALUE pairs; values that read as JSON (numbers, true/false) are converted."""
     import json
@@ -88,12 +98,13 @@ def run(embedder, task, protocol, seeds, results_dir, skip_missing, fast_matmul,
       bench run -e musicnn-mtat -t mtat --protocol mulap --weights best_model.pth
     """
     from benchmark.results import format_summary
-    from benchmark.runner import run as run_benchmark
+    from benchmark.runner import run as run_spec
+    from benchmark.spec import RunSpec
 
-    record = run_benchmark(embedder, task, protocol=protocol, seeds=seeds, data_home=data_home, cache_dir=cache_dir,
-                           results_dir=results_dir, device=device, weights=weights, jobs=jobs,
-                           skip_missing=skip_missing, progress=sys.stderr.isatty(), echo=click.echo,
-                           embedder_options=options, fast_matmul=fast_matmul)
+    spec = RunSpec(embedder, task, protocol=protocol, seeds=seeds, options=options, weights=weights, device=device,
+                   fast_matmul=fast_matmul, skip_missing=skip_missing, jobs=jobs, data_home=data_home,
+                   cache_dir=cache_dir, results_dir=results_dir)
+    record = run_spec(spec, registries(), progress=sys.stderr.isatty(), echo=click.echo)
     click.echo(format_summary(record))
 
 
@@ -107,9 +118,9 @@ def list_(what, data_home):
     from benchmark import listing
 
     if what == "embedders":
-        click.echo(tabulate(listing.embedder_rows(), headers=["embedder", "dim", "sample rate", "input", "description"]))
+        click.echo(tabulate(listing.embedder_rows(registries()), headers=["embedder", "dim", "sample rate", "input", "description"]))
     elif what == "tasks":
-        click.echo(tabulate(listing.task_rows(data_home), headers=["task", "kind", "split", "metrics", "protocol", "data present"]))
+        click.echo(tabulate(listing.task_rows(registries(), data_home), headers=["task", "kind", "split", "metrics", "protocol", "data present"]))
     else:
         click.echo(tabulate(listing.protocol_rows(), headers=["protocol", "probe", "training", "validation", "pooling"]))
 
@@ -129,7 +140,7 @@ def embed(embedder, files, output, frames, data_home, cache_dir, device, weights
     """
     from benchmark.embed_files import embed_files
 
-    path = embed_files(embedder, files, output, frames=frames, weights=weights, device=device, cache_dir=cache_dir,
+    path = embed_files(registries(), embedder, files, output, frames=frames, weights=weights, device=device, cache_dir=cache_dir,
                        jobs=jobs, progress=sys.stderr.isatty(), embedder_options=options)
     click.echo(f"Wrote {path}")
 
@@ -147,7 +158,7 @@ def check(task, data_home, cache_dir):
     """Report clips found and missing, split sizes and protocol files; exit 1 when incomplete."""
     from benchmark.datasets import check_task
 
-    report = check_task(task, data_home, cache_dir)
+    report = check_task(registries(), task, data_home, cache_dir)
     click.echo(report.format())
     sys.exit(0 if report.ok else 1)
 
@@ -159,7 +170,7 @@ def download(task, data_home):
     """Download a task's data where a library can, or print the manual steps."""
     from benchmark.datasets import download_task
 
-    click.echo(download_task(task, data_home))
+    click.echo(download_task(registries(), task, data_home))
 
 
 @cli.command(name="check-embedder")
@@ -176,7 +187,7 @@ def check_embedder(embedder, weights, device):
     """
     from benchmark.check import check_embedder as run_checks
 
-    report = run_checks(embedder, weights=weights, device=device)
+    report = run_checks(embedder, weights=weights, device=device, registries=registries())
     click.echo(report.format())
     sys.exit(0 if report.ok else 1)
 

@@ -19,6 +19,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .errors import BenchError
+from .registry import Registries
 
 DURATIONS = (0.1, 1.0, 10.0, 30.0)
 TAG_COUNTS = (1, 3, 10, 30)
@@ -97,15 +98,16 @@ def check_embedder(
     weights: str | None = None,
     device: str | None = None,
     durations: Sequence[float] = DURATIONS,
+    registries: Registries | None = None,
 ) -> CheckReport:
-    """Run the checks on ``embedder`` (a name/spec for the registry, or an Embedder instance)."""
+    """Run the checks on ``embedder``: an Embedder instance, or a name resolved with ``registries``."""
     label = embedder if isinstance(embedder, str) else (getattr(embedder, "name", "") or type(embedder).__name__)
     report = CheckReport(str(label))
     if isinstance(embedder, str):
-        from embedders import EMBEDDERS
-
+        if registries is None:
+            raise TypeError("check_embedder needs the registries to resolve an embedder name")
         kwargs = {k: v for k, v in (("weights", weights), ("device", device)) if v is not None}
-        embedder = EMBEDDERS.create(embedder, **kwargs)  # unknown names raise UnknownNameError
+        embedder = registries.embedders.create(embedder, **kwargs)  # unknown names raise UnknownNameError
     if not _attributes(report, embedder):
         return report
     if not _guard(report, "load", embedder.ensure_loaded):

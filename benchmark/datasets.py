@@ -4,18 +4,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import config
+from .registry import Registries
 
 
-def check_task(task: str, data_home: str | Path | None = None, cache_dir: str | Path | None = None):
-    from tasks import TASKS
-
-    task_obj = TASKS.create(task)
+def check_task(registries: Registries, task: str, data_home: str | Path | None = None,
+               cache_dir: str | Path | None = None):
+    task_obj = registries.tasks.create(task)
     cache = config.cache_dir(cache_dir)
     return task_obj.check(task_obj.root(config.data_home(data_home), cache), cache)
 
 
-def download_task(task: str, data_home: str | Path | None = None) -> str:
-    from tasks import TASKS
-
-    task_obj = TASKS.create(task)
+def download_task(registries: Registries, task: str, data_home: str | Path | None = None) -> str:
+    task_obj = registries.tasks.create(task)
     return task_obj.download(task_obj.root(config.data_home(data_home)))

@@ -8,11 +8,14 @@ import numpy as np
 
 from . import config
 from .errors import BenchError
+from .clips import Clip
 from .extract import extract
+from .registry import Registries
 from .store import EmbeddingStore
 
 
 def embed_files(
+    registries: Registries,
     embedder_name: str,
     files: Sequence[str | Path],
     output: str | Path,
@@ -27,15 +30,12 @@ def embed_files(
     """Write ``output``: .npz with keys ``<stem>.embedding`` (and ``<stem>.frames`` with
     ``frames``), or .npy with the clip vectors stacked in file order (with ``frames``: the frames
     of a single file)."""
-    from embedders import EMBEDDERS
-    from tasks.base import Clip
-
     output = Path(output)
     if output.suffix not in (".npz", ".npy"):
         raise BenchError(f"Output {output} must end in .npz or .npy.")
     if frames and output.suffix == ".npy" and len(files) != 1:
         raise BenchError("Per-frame output of several files needs a .npz file (one array per file).")
-    embedder = EMBEDDERS.create(embedder_name, weights=weights, device=device or config.default_device(),
+    embedder = registries.embedders.create(embedder_name, weights=weights, device=device or config.default_device(),
                                 **(embedder_options or {}))
     if embedder.input_kind != "audio":
         raise BenchError(f"Embedder '{embedder_name}' embeds {embedder.input_kind}, not audio files.")

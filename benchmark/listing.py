@@ -4,15 +4,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import config
+from .registry import Registries
 
 
-def embedder_rows() -> list[list[str]]:
-    from embedders import EMBEDDERS
-
+def embedder_rows(registries: Registries) -> list[list[str]]:
     rows = []
-    for name in EMBEDDERS.names():
+    for name in registries.embedders.names():
         try:
-            cls, preset = EMBEDDERS.resolve(name)
+            cls, preset = registries.embedders.resolve(name)
             embedder = cls(**preset)
             rows.append([name, str(embedder.dim), str(embedder.sample_rate) if embedder.input_kind == "audio" else "-",
                          embedder.input_kind, embedder.describe()])
@@ -21,14 +20,12 @@ def embedder_rows() -> list[list[str]]:
     return rows
 
 
-def task_rows(data_home: str | Path | None = None) -> list[list[str]]:
-    from tasks import TASKS
-
+def task_rows(registries: Registries, data_home: str | Path | None = None) -> list[list[str]]:
     home = config.data_home(data_home)
     rows = []
-    for name in TASKS.names():
+    for name in registries.tasks.names():
         try:
-            task = TASKS.create(name)
+            task = registries.tasks.create(name)
             root = task.root(home)
             present = "yes" if Path(root).is_dir() or name == "demo" else f"no ({root})"
             metrics = ", ".join(task.metrics)

@@ -14,6 +14,7 @@ import importlib
 import importlib.util
 import sys
 from importlib import metadata
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -119,3 +120,13 @@ class Registry:
             except (AttributeError, TypeError):  # frozen dataclasses keep their own name
                 pass
         return instance
+
+
+@dataclass(frozen=True)
+class Registries:
+    """The registries the engine resolves names with. The engine never imports ``embedders`` or
+    ``tasks``: its callers (the CLI, tests, a plugin host) build this and pass it in."""
+
+    embedders: Registry
+    tasks: Registry
+    protocols: Registry

@@ -1,17 +1,35 @@
-"""``bench run``: task → clips and splits → cached embeddings → split × seed probes → RunRecord."""
+"""``bench run``: a RunSpec → task clips and splits → cached embeddings → split × seed probes → RunRecord.
+
+The work of one spec comes in phases that executors call in order:
+
+* :func:`prepare` resolves names with the registries, reads the task's clips, builds the
+  protocol, the (not yet loaded) embedder, the embedding store and the run key, and opens the
+  RunRecord (a new one, or the unfinished one of an identical earlier run);
+* :func:`extract_cell` embeds the clips the store lacks;
+* :func:`pending_splits` / :func:`probe_split` / :func:`record_split`: the (split, seeds) still
+  to do, one split's probes (a pure function of its inputs, so any process can run it), and the
+  record's update after each finished split, which is what makes a killed run resume;
+* :func:`finish` writes the summary and marks the record complete.
+
+:func:`run` is the local executor of one spec: the phases in this process.
+"""
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
 from . import config
+from .clips import Clip, Split, clip_list_hash
 from .errors import BenchError, DataMissingError
 from .extract import extract
-from .protocols import PROTOCOLS, Protocol, for_task, with_fast_matmul
+from .protocols import Protocol, for_task, with_fast_matmul
+from .registry import Registries
 from .results import ResultsStore, done_pairs, new_record, now
+from .spec import RunSpec
 from .store import EmbeddingStore, stable_hash
 
 Echo = Callable[[str], None]
@@ -21,99 +39,205 @@ def _quiet(_: str) -> None:
     pass
 
 
-def run(
-    embedder: str,
-    task: str,
-    protocol: str | None = None,
-    seeds: int = 10,
-    data_home: str | Path | None = None,
-    cache_dir: str | Path | None = None,
-    results_dir: str | Path | None = None,
-    device: str | None = None,
-    weights: str | None = None,
-    jobs: int = 1,
-    skip_missing: bool = False,
-    progress: bool = False,
-    echo: Echo = _quiet,
-    embedder_options: dict[str, Any] | None = None,
-    fast_matmul: bool = False,
-) -> dict:
-    """Evaluate ``embedder`` on ``task``; resumes an unfinished identical run. Returns the RunRecord."""
-    from embedders import EMBEDDERS
-    from tasks import TASKS
+@dataclass
+class Cell:
+    """One spec made concrete: the objects its phases work on, and its RunRecord."""
 
-    cache = config.cache_dir(cache_dir)
-    task_obj = TASKS.create(task)
-    root = task_obj.root(config.data_home(data_home), cache)
-    clips = task_obj.clips(root)
-    clips, skipped = _drop_missing(task_obj, root, clips, skip_missing)
-    probe_protocol = for_task(PROTOCOLS.create(protocol or task_obj.protocol),
-                              getattr(task_obj, "protocol_group", task_obj.dataset))
-    if fast_matmul:
+    spec: RunSpec
+    task: Any
+    root: Path
+    clips: list[Clip]
+    protocol: Protocol
+    embedder: Any
+    store: EmbeddingStore
+    results: ResultsStore
+    record: dict
+    #: ids of the task's clips whose audio is missing (dropped with --skip-missing)
+    missing: list[str] | None = None
+    #: the splits of the usable clips; set after extraction
+    splits: list[Split] | None = None
+
+    @property
+    def complete(self) -> bool:
+        return self.record.get("status") == "complete"
+
+    @property
+    def seeds(self) -> list[int]:
+        return [int(s) for s in self.record["seeds"]]
+
+
+def create_embedder(spec: RunSpec, registries: Registries) -> Any:
+    """The spec's embedder, not yet loaded (``ensure_loaded`` loads it on first use)."""
+    return registries.embedders.create(spec.embedder, weights=spec.weights,
+                                       device=spec.device or config.default_device(), **spec.embedder_options)
+
+
+def prepare(spec: RunSpec, registries: Registries, echo: Echo = _quiet, embedder: Any = None) -> Cell:
+    """Resolve ``spec`` and open its RunRecord. ``embedder``: an instance created earlier from an
+    equal (embedder, options, weights, device), so that a grid loads each model once."""
+    cache = config.cache_dir(spec.cache_dir)
+    task = registries.tasks.create(spec.task)
+    root = task.root(config.data_home(spec.data_home), cache)
+    clips, skipped = _drop_missing(task, root, task.clips(root), spec.skip_missing)
+    protocol = for_task(registries.protocols.create(spec.protocol or task.protocol),
+                        getattr(task, "protocol_group", task.dataset))
+    if spec.fast_matmul:
         from .probe import fast_matmul_backend
 
-        probe_protocol = with_fast_matmul(probe_protocol)
-        fast_matmul_backend(device or config.default_device())  # fail before a long extraction
-    embedder_obj = EMBEDDERS.create(embedder, weights=weights, device=device or config.default_device(),
-                                    **(embedder_options or {}))
-    if embedder_obj.input_kind != task_obj.input_kind:
+        protocol = with_fast_matmul(protocol)
+        fast_matmul_backend(spec.device or config.default_device())  # fail before a long extraction
+    embedder = embedder if embedder is not None else create_embedder(spec, registries)
+    if embedder.input_kind != task.input_kind:
         raise BenchError(
-            f"Embedder '{embedder}' takes {embedder_obj.input_kind} input but task '{task_obj.name}' gives "
-            f"{task_obj.input_kind}. Run 'bench list embedders' for the {task_obj.input_kind} embedders."
+            f"Embedder '{spec.embedder}' takes {embedder.input_kind} input but task '{task.name}' gives "
+            f"{task.input_kind}. Run 'bench list embedders' for the {task.input_kind} embedders."
         )
-    embedder_config = embedder_obj.config()
+    embedder_config = embedder.config()
     store = EmbeddingStore(cache, embedder_config)
-    seed_list = list(range(seeds))
-    from tasks.base import clip_list_hash
-
-    task_info = {**task_obj.config(), "n_clips": len(clips), "clip_hash": clip_list_hash(clips)}
-    run_key = stable_hash({"embedder": store.key, "task": task_info, "protocol": probe_protocol.to_dict(),
-                           "seeds": seed_list, "skipped": skipped}, length=32)
-    results = ResultsStore(config.results_dir(results_dir))
+    seeds = list(range(spec.seeds))
+    task_info = {**task.config(), "n_clips": len(clips), "clip_hash": clip_list_hash(clips)}
+    run_key = stable_hash({"embedder": store.key, "task": task_info, "protocol": protocol.to_dict(),
+                           "seeds": seeds, "skipped": skipped}, length=32)
+    results = ResultsStore(config.results_dir(spec.results_dir))
     record = results.find(run_key)
-    if record and record["status"] == "complete":
-        echo(f"Already complete: {results.path_for(record)}")
-        return record
     if record is None:
-        record = new_record(run_key, {"name": embedder_obj.name or embedder, "config": embedder_config,
-                                      "dim": embedder_obj.dim}, task_info, probe_protocol.to_dict(), seed_list, store.key)
+        record = new_record(run_key, {"name": embedder.name or spec.embedder, "config": embedder_config,
+                                      "dim": embedder.dim}, task_info, protocol.to_dict(), seeds, store.key)
+    elif record["status"] == "complete":
+        echo(f"Already complete: {results.path_for(record)}")
     else:
         echo(f"Resuming {results.path_for(record)}: {len(record['scores'])} (split, seed) scores already done")
+    return Cell(spec, task, root, clips, protocol, embedder, store, results, record, missing=skipped)
 
-    report = extract(embedder_obj, clips, store, jobs=jobs, skip_errors=skip_missing, progress=progress)
+
+def extract_cell(cell: Cell, progress: bool = False, echo: Echo = _quiet) -> None:
+    """Embed the cell's clips the store lacks; record failures, timings and the splits."""
+    spec, record = cell.spec, cell.record
+    report = extract(cell.embedder, cell.clips, cell.store, jobs=spec.jobs, skip_errors=spec.skip_missing,
+                     progress=progress)
     echo(f"Embeddings: {report.n_cached} cached, {report.n_extracted} extracted"
          + (f", {len(report.failed)} unreadable (skipped)" if report.failed else ""))
-    skipped = skipped + sorted(report.failed)
+    note_extraction(cell, report.failed, report.seconds, report.clips_per_second)
+
+
+def note_extraction(cell: Cell, failed: dict[str, str], seconds: float, clips_per_second: float | None) -> None:
+    """After extraction (by any executor): drop the failed clips, record them and the timings,
+    the models' and task's notes, and the splits of what is left; save the record."""
+    record = cell.record
+    skipped = list(cell.missing or []) + sorted(failed)
     record["skipped"] = {"count": len(skipped), "ids": skipped,
-                         "reasons": {**record["skipped"].get("reasons", {}), **report.failed}}
-    record["timings"]["extract_s"] = round(record["timings"].get("extract_s", 0.0) + report.seconds, 3)
-    if report.clips_per_second:
-        record["timings"]["extract_clips_per_s"] = round(report.clips_per_second, 3)
-    usable = [c for c in clips if c.id not in set(report.failed)]
-    if hasattr(embedder_obj, "notes"):  # tag models count unknown tags over all inputs, cached or not
-        inputs = [c.tags or () for c in usable] if embedder_obj.input_kind == "tags" else None
-        record["notes"].update(embedder_obj.notes(inputs) if inputs is not None else embedder_obj.notes())
-    if hasattr(task_obj, "notes"):
-        record["notes"].update(task_obj.notes())
-
-    splits = task_obj.splits(usable)
+                         "reasons": {**record["skipped"].get("reasons", {}), **failed}}
+    record["timings"]["extract_s"] = round(record["timings"].get("extract_s", 0.0) + seconds, 3)
+    if clips_per_second:
+        record["timings"]["extract_clips_per_s"] = round(clips_per_second, 3)
+    cell.clips = [c for c in cell.clips if c.id not in failed]
+    embedder, task = cell.embedder, cell.task
+    if hasattr(embedder, "notes"):  # tag models count unknown tags over all inputs, cached or not
+        inputs = [c.tags or () for c in cell.clips] if embedder.input_kind == "tags" else None
+        record["notes"].update(embedder.notes(inputs) if inputs is not None else embedder.notes())
+    if hasattr(task, "notes"):
+        record["notes"].update(task.notes())
+    cell.splits = list(task.splits(cell.clips))
     record["task"]["splits"] = [{"name": s.name, "n_train": len(s.train), "n_valid": len(s.valid),
-                                 "n_test": len(s.test)} for s in splits]
-    results.save(record)
-    _probe_all(task_obj, probe_protocol, usable, splits, store, record, results, seed_list,
-               embedder_obj.device, progress, echo)
+                                 "n_test": len(s.test)} for s in cell.splits]
+    cell.results.save(record)
 
+
+def pending_splits(cell: Cell) -> list[tuple[Split, list[int]]]:
+    """(split, seeds not yet scored) for every split with work left, in the task's order."""
+    if cell.splits is None:
+        raise BenchError("internal: pending_splits before extract_cell")  # pragma: no cover
+    done = done_pairs(cell.record)
+    todo = [(split, [s for s in cell.seeds if (split.name, s) not in done]) for split in cell.splits]
+    return [(split, seeds) for split, seeds in todo if seeds]
+
+
+def probe_split(task: Any, protocol: Protocol, split: Split, frames: Mapping[str, np.ndarray],
+                clips: Mapping[str, Clip], seeds: list[int], device: str) -> list[dict]:
+    """Train and score one split's probes for ``seeds`` (all at once); the score entries of the
+    record. ``frames`` and ``clips``: clip id → (n_frames, dim) frames and → Clip (for its target),
+    for at least the split's clips. A pure function of its inputs: any process may run it."""
+    from . import metrics, probe
+
+    train_ids, valid_ids = list(split.train), list(split.valid)
+    if not protocol.uses_validation:
+        train_ids, valid_ids = train_ids + (valid_ids if split.valid_from_train else []), []
+    elif not valid_ids:
+        raise BenchError(f"Protocol '{protocol.name}' needs a validation set, but split {split.name} of "
+                         f"task '{task.name}' has none. Use --protocol coala or linear.")
+
+    def data(ids: list[str]) -> tuple[list[np.ndarray], np.ndarray]:
+        return [frames[i] for i in ids], task.encode_targets([clips[i] for i in ids])
+
+    train, test = data(train_ids), data(list(split.test))
+    valid = data(valid_ids) if valid_ids else None
+    n_outputs = len(task.labels) if task.kind != "regression" else train[1].shape[1]
+    predictions = probe.fit_predict(protocol, task.kind, train, valid, test[0], seeds,
+                                    valid_metric=task.metrics[0], device=device, n_outputs=n_outputs)
+    scores = []
+    for seed in seeds:
+        values, extra = metrics.compute(task.kind, list(task.metrics), test[1], predictions[seed])
+        scores.append({"split": split.name, "seed": int(seed), "metrics": values, "extra": extra})
+    return scores
+
+
+def split_inputs(cell: Cell, split: Split) -> tuple[dict[str, np.ndarray], dict[str, Clip]]:
+    """The frames and clips of one split's clips (frames read from the cell's store): what
+    ``probe_split`` needs, and nothing more, for an executor that ships it elsewhere."""
+    ids = set(split.train) | set(split.valid) | set(split.test)
+    clips = [c for c in cell.clips if c.id in ids]
+    return dict(zip((c.id for c in clips), cell.store.get_many(clips))), {c.id: c for c in clips}
+
+
+def record_split(cell: Cell, scores: list[dict], seconds: float) -> None:
+    """Add one split's scores to the record and save it: a killed run resumes after this split."""
+    cell.record["scores"].extend(scores)
+    cell.record["timings"]["probe_s"] = round(cell.record["timings"].get("probe_s", 0.0) + seconds, 3)
+    cell.results.save(cell.record)
+
+
+def finish(cell: Cell, echo: Echo = _quiet) -> dict:
+    """Summarise the scores over seeds and mark the record complete."""
     from .stats import summarize
 
-    record["summary"] = summarize(record["scores"], list(task_obj.metrics))
+    record = cell.record
+    record["summary"] = summarize(record["scores"], list(cell.task.metrics))
     record["status"] = "complete"
     record["finished"] = now()
-    path = results.save(record)
-    echo(f"Run record: {path}")
+    echo(f"Run record: {cell.results.save(record)}")
     return record
 
 
-def _drop_missing(task_obj: Any, root: Path, clips: list, skip_missing: bool) -> tuple[list, list[str]]:
+def run(spec: RunSpec, registries: Registries, progress: bool = False, echo: Echo = _quiet,
+        embedder: Any = None) -> dict:
+    """Evaluate ``spec`` in this process; resumes an unfinished identical run. Returns the RunRecord."""
+    cell = prepare(spec, registries, echo, embedder)
+    if cell.complete:
+        return cell.record
+    extract_cell(cell, progress, echo)
+    probe_cell(cell, progress, echo)
+    return finish(cell, echo)
+
+
+def probe_cell(cell: Cell, progress: bool = False, echo: Echo = _quiet) -> None:
+    """Every pending split of the cell, one after another in this process."""
+    from tqdm.auto import tqdm
+
+    todo = pending_splits(cell)
+    if not todo:
+        return
+    frames = dict(zip((c.id for c in cell.clips), cell.store.get_many(cell.clips)))  # read once, not per split
+    clips = {c.id: c for c in cell.clips}
+    device = cell.embedder.device
+    for split, seeds in tqdm(todo, desc=f"probing ({cell.protocol.name})", unit="split", disable=not progress,
+                             leave=False):
+        started = time.perf_counter()
+        scores = probe_split(cell.task, cell.protocol, split, frames, clips, seeds, device)
+        record_split(cell, scores, time.perf_counter() - started)
+    echo(f"Probes: {len(todo)} splits × {len(cell.seeds)} seeds trained")
+
+
+def _drop_missing(task: Any, root: Path, clips: list, skip_missing: bool) -> tuple[list, list[str]]:
     """Fail fast on missing audio (with the data-check report), or drop it with --skip-missing."""
     missing = [c.id for c in clips if c.path is not None and not Path(c.path).is_file()]
     if not missing:
@@ -121,50 +245,9 @@ def _drop_missing(task_obj: Any, root: Path, clips: list, skip_missing: bool) ->
     if not skip_missing:
         shown = ", ".join(missing[:5]) + (f" (+{len(missing) - 5} more)" if len(missing) > 5 else "")
         raise DataMissingError(
-            f"Task '{task_obj.name}': {len(missing)} of {len(clips)} audio files are missing under {root}: {shown}.\n"
-            f"Run 'bench data check {task_obj.name}' for the full report, complete the dataset, "
+            f"Task '{task.name}': {len(missing)} of {len(clips)} audio files are missing under {root}: {shown}.\n"
+            f"Run 'bench data check {task.name}' for the full report, complete the dataset, "
             "or run again with --skip-missing to evaluate without them (they are recorded)."
         )
     gone = set(missing)
     return [c for c in clips if c.id not in gone], missing
-
-
-def _probe_all(task_obj: Any, protocol: Protocol, clips: Sequence, splits: Sequence, store: EmbeddingStore,
-               record: dict, results: ResultsStore, seeds: list[int], device: str, progress: bool, echo: Echo) -> None:
-    from tqdm.auto import tqdm
-
-    from . import metrics, probe
-
-    by_id = {c.id: c for c in clips}
-    done = done_pairs(record)
-    todo = [(split, [s for s in seeds if (split.name, s) not in done]) for split in splits]
-    todo = [(split, pending) for split, pending in todo if pending]
-    if not todo:
-        return
-    n_outputs = len(task_obj.labels) if task_obj.kind != "regression" else None
-    frames = dict(zip((c.id for c in clips), store.get_many(clips)))  # read once, not once per split
-    started = time.perf_counter()
-    for split, pending in tqdm(todo, desc=f"probing ({protocol.name})", unit="split", disable=not progress, leave=False):
-        train_ids, valid_ids = list(split.train), list(split.valid)
-        if not protocol.uses_validation:
-            train_ids, valid_ids = train_ids + (valid_ids if split.valid_from_train else []), []
-        elif not valid_ids:
-            raise BenchError(f"Protocol '{protocol.name}' needs a validation set, but split {split.name} of "
-                             f"task '{task_obj.name}' has none. Use --protocol coala or linear.")
-
-        def data(ids: list[str]) -> tuple[list[np.ndarray], np.ndarray]:
-            return [frames[i] for i in ids], task_obj.encode_targets([by_id[i] for i in ids])
-
-        train, test = data(train_ids), data(list(split.test))
-        valid = data(valid_ids) if valid_ids else None
-        outputs = n_outputs if n_outputs is not None else train[1].shape[1]
-        predictions = probe.fit_predict(protocol, task_obj.kind, train, valid, test[0], pending,
-                                        valid_metric=task_obj.metrics[0], device=device, n_outputs=outputs)
-        for seed in pending:
-            scores, extra = metrics.compute(task_obj.kind, list(task_obj.metrics), test[1], predictions[seed])
-            record["scores"].append({"split": split.name, "seed": int(seed), "metrics": scores, "extra": extra})
-        record["timings"]["probe_s"] = round(record["timings"].get("probe_s", 0.0) + time.perf_counter() - started, 3)
-        started = time.perf_counter()
-        results.save(record)  # a killed run resumes after the last finished split
-    echo(f"Probes: {len(todo)} splits × {len(seeds)} seeds trained")
-

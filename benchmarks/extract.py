@@ -39,7 +39,7 @@ import torch  # noqa: E402
 
 from benchmark.extract import extract  # noqa: E402
 from benchmark.store import EmbeddingStore  # noqa: E402
-from tasks.base import Clip  # noqa: E402
+from benchmark.clips import Clip  # noqa: E402
 
 
 # -- generated clips ----------------------------------------------------------------------------

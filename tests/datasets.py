@@ -289,10 +289,10 @@ FAST_PROTOCOLS = {"coala": "tests.datasets:COALA_FAST", "mulap": "tests.datasets
 
 def run_mfcc(name: str, home: Path, tmp_path: Path, protocol: str | None, seeds: int = 2) -> tuple[dict, object]:
     """``bench run --embedder mfcc --task name`` into ``tmp_path``; the record and a fresh task."""
-    from benchmark.runner import run
     from tasks import TASKS
+    from tests.helpers import run_bench
 
-    record = run(embedder="mfcc", task=name, protocol=protocol, seeds=seeds, data_home=home,
+    record = run_bench("mfcc", name, protocol=protocol, seeds=seeds, data_home=home,
                  cache_dir=tmp_path / "cache", results_dir=tmp_path / "results")
     return record, TASKS.create(name)
 

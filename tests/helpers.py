@@ -31,3 +31,12 @@ def write_csv_dataset(folder: Path, n_per_class: int = 8, classes=("low", "high"
     csv = folder / "data.csv"
     csv.write_text("\n".join(rows) + "\n")
     return csv
+
+
+def run_bench(embedder: str, task: str, **fields):
+    """``bench run`` in this process: a RunSpec of these fields, resolved with the CLI's registries."""
+    import cli
+    from benchmark.runner import run
+    from benchmark.spec import RunSpec
+
+    return run(RunSpec(embedder, task, **fields), cli.registries())

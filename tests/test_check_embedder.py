@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+import cli
 from benchmark.check import DURATIONS, check_embedder, generated_audio, generated_tags
 from benchmark.errors import UnknownNameError
 
@@ -122,7 +123,7 @@ def _failed(report) -> dict[str, str]:
 
 
 def test_good_plugin_passes(plugin):
-    report = check_embedder(plugin("Good"), device="cpu")
+    report = check_embedder(plugin("Good"), device="cpu", registries=cli.registries())
     assert report.ok, report.format()
     assert set(report.frames) == {f"{d:g} s" for d in DURATIONS}
     assert report.frames["30 s"] == (300, 2) and report.frames["0.1 s"] == (1, 2)
@@ -133,7 +134,7 @@ def test_good_plugin_passes(plugin):
 
 
 def test_mfcc_passes():
-    report = check_embedder("mfcc", device="cpu")
+    report = check_embedder("mfcc", device="cpu", registries=cli.registries())
     assert report.ok, report.format()
     assert all(shape == (1, 120) for shape in report.frames.values())
 
@@ -155,7 +156,7 @@ def test_mfcc_passes():
     ],
 )
 def test_contract_breaches_fail_clearly(plugin, cls, check, message):
-    report = check_embedder(plugin(cls), device="cpu")
+    report = check_embedder(plugin(cls), device="cpu", registries=cli.registries())
     assert not report.ok
     failed = _failed(report)
     assert check in failed, report.format()
@@ -165,7 +166,7 @@ def test_contract_breaches_fail_clearly(plugin, cls, check, message):
 
 
 def test_tag_embedders_are_checked_on_generated_tags(plugin):
-    report = check_embedder(plugin("Tags"), device="cpu")
+    report = check_embedder(plugin("Tags"), device="cpu", registries=cli.registries())
     assert report.ok, report.format()
     assert set(report.frames) == {"1 tag", "3 tags", "10 tags", "30 tags"}
     text = report.format()
@@ -176,14 +177,14 @@ def test_tag_embedders_are_checked_on_generated_tags(plugin):
 def test_real_tag_encoder_passes(shared, monkeypatch):
     monkeypatch.setenv("BENCH_WEIGHTS_DIR", str(shared / "weights"))
     monkeypatch.setenv("BENCH_OFFLINE", "1")
-    report = check_embedder("w2v-128-1h-tags", device="cpu")
+    report = check_embedder("w2v-128-1h-tags", device="cpu", registries=cli.registries())
     assert report.ok, report.format()
     assert all(shape == (1, 128) for shape in report.frames.values())
 
 
 def test_unknown_name_is_a_user_error():
     with pytest.raises(UnknownNameError, match="Did you mean"):
-        check_embedder("mfccc")
+        check_embedder("mfccc", registries=cli.registries())
 
 
 def test_generated_audio_is_deterministic():

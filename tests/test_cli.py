@@ -9,8 +9,7 @@ from click.testing import CliRunner
 
 import cli
 from benchmark import probe
-from benchmark.runner import run
-from tests.helpers import write_csv_dataset
+from tests.helpers import run_bench as run, write_csv_dataset
 from tests.test_registry import PLUGIN
 
 

@@ -5,7 +5,7 @@ from benchmark.errors import AudioError, EmbedderOutputError
 from benchmark.extract import extract
 from benchmark.store import EmbeddingStore
 from embedders.base import Embedder
-from tasks.base import Clip
+from benchmark.clips import Clip
 from tests.helpers import tone, write_wav
 
 

@@ -320,7 +320,7 @@ def test_fast_matmul_is_part_of_the_protocol_identity():
 
 
 def test_run_refuses_fast_matmul_before_extracting(tmp_path, monkeypatch):
-    from benchmark.runner import run
+    from tests.helpers import run_bench as run
     from tests.helpers import write_csv_dataset
 
     monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)

@@ -3,7 +3,7 @@ import os
 import numpy as np
 
 from benchmark.store import EmbeddingStore, clip_key
-from tasks.base import Clip
+from benchmark.clips import Clip
 from tests.helpers import tone, write_wav
 
 

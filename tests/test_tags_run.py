@@ -1,7 +1,7 @@
 """us8k-tag end to end on the real metadata and tags (no audio needed), through the runner."""
 import pytest
 
-from benchmark.runner import run
+from tests.helpers import run_bench as run
 
 
 @pytest.fixture

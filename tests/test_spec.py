@@ -1,0 +1,26 @@
+"""RunSpec: a frozen, comparable description of one run; grids are lists of them."""
+import dataclasses
+import pickle
+from pathlib import Path
+
+import pytest
+
+from benchmark.spec import RunSpec, grid
+
+
+def test_spec_is_frozen_normalised_and_picklable(tmp_path):
+    a = RunSpec("mfcc", "demo", options={"b": 2, "a": "x"}, cache_dir=tmp_path)
+    b = RunSpec("mfcc", "demo", options=(("a", "x"), ("b", 2)), cache_dir=str(tmp_path))
+    assert a == b and a.options == (("a", "x"), ("b", 2)) and a.embedder_options == {"a": "x", "b": 2}
+    assert isinstance(a.cache_dir, str) and Path(a.cache_dir) == tmp_path
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        a.seeds = 3
+    assert pickle.loads(pickle.dumps(a)) == a
+    assert a.replace(seeds=3).seeds == 3 and a.seeds == 10
+
+
+def test_grid_is_embedders_outer_without_repeats():
+    specs = grid(["mfcc", "coala", "mfcc"], ["demo", "us8k"], seeds=2)
+    assert [(s.embedder, s.task) for s in specs] == [("mfcc", "demo"), ("mfcc", "us8k"), ("coala", "demo"),
+                                                     ("coala", "us8k")]
+    assert all(s.seeds == 2 for s in specs)
