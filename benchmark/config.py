@@ -58,3 +58,16 @@ def default_device() -> str:
 def downloads_allowed() -> bool:
     """False when ``BENCH_OFFLINE`` is set to a true value: no network access is tried."""
     return os.environ.get("BENCH_OFFLINE", "").lower() not in ("1", "true", "yes")
+
+
+def cpu_has_bf16_matmul() -> bool:
+    """True when this CPU multiplies bfloat16 in hardware (AVX512-BF16 or AMX tiles).
+
+    ``BENCH_CPU_BF16=0`` makes it report False on any CPU, so the "no BF16" path can be run and
+    tested on machines that have the units.
+    """
+    if os.environ.get("BENCH_CPU_BF16", "").lower() in ("0", "false", "no"):
+        return False
+    import torch
+
+    return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())

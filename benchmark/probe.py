@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from . import ensemble as E
-from . import metrics
+from . import config, metrics
 from .errors import BenchError
 from .protocols import Protocol
 from .stopping import TrainLossStopper, ValidStopper
@@ -83,7 +83,7 @@ def fast_matmul_backend(device: str) -> tuple[Any, str]:
     BenchError when the device has no such units (the runner asks before extracting)."""
     if str(device).startswith("cuda"):
         return torch.backends.cuda.matmul, "tf32"
-    if not (torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()):
+    if not config.cpu_has_bf16_matmul():
         raise BenchError("--fast-matmul needs a CPU with AVX512-BF16 or AMX (or a CUDA device); this CPU has "
                          "neither, so it would be slower, not faster. Run without --fast-matmul.")
     return torch.backends.mkldnn.matmul, "bf16"

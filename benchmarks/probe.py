@@ -80,7 +80,11 @@ def parity_demo(cache_dir: str, seeds: list[int]) -> None:
     store = EmbeddingStore(Path(cache_dir), embedder.config())
     extract(embedder, clips, store)
     by_id = {c.id: c for c in clips}
-    protocols = {"bench": COALA, "bench --fast-matmul": with_fast_matmul(COALA)}
+    from benchmark.config import cpu_has_bf16_matmul
+
+    protocols = {"bench": COALA}
+    if cpu_has_bf16_matmul():
+        protocols["bench --fast-matmul"] = with_fast_matmul(COALA)
     ours: dict[str, list] = {name: [] for name in protocols}
     theirs = []
     for split in task.splits(clips):
@@ -143,7 +147,12 @@ def main(argv: list[str] | None = None) -> None:
     print(f"machine: {machine()}")
     print(f"data: {args.clips} x {args.dim}, {N_CLASSES} classes, {N_FOLDS} folds x {len(seeds)} seeds = {n_fits} fits, coala")
 
-    modes = [("bench", COALA)] + ([] if args.no_fast else [("bench --fast-matmul", with_fast_matmul(COALA))])
+    from benchmark.config import cpu_has_bf16_matmul
+
+    fast = not args.no_fast and cpu_has_bf16_matmul()
+    if not args.no_fast and not fast:
+        print("bench --fast-matmul: unavailable (this CPU has neither AVX512-BF16 nor AMX); not timed")
+    modes = [("bench", COALA)] + ([("bench --fast-matmul", with_fast_matmul(COALA))] if fast else [])
     bench = {name: time_bench(protocol, name, X, y, folds, seeds, args.folds) for name, protocol in modes}
 
     sk_times, sk_epochs, sk_acc = [], [], []
@@ -184,7 +193,9 @@ def products_per_seed_step(precision: str, n_seeds: int, dim: int = DIM) -> floa
     back to back on warm data: the bound no float32 (or bf16) implementation of the step beats."""
     import torch
 
-    if precision == "bf16" and not (torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()):
+    from benchmark.config import cpu_has_bf16_matmul
+
+    if precision == "bf16" and not cpu_has_bf16_matmul():
         return None
     backend = torch.backends.mkldnn.matmul
     before, backend.fp32_precision = backend.fp32_precision, precision

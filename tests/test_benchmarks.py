@@ -16,11 +16,20 @@ def _script(name: str):
     return module
 
 
-def test_probe_benchmark_runs(capsys):
+@pytest.mark.parametrize("bf16", ["as this CPU has", "absent"])
+def test_probe_benchmark_runs(capsys, monkeypatch, bf16):
+    from benchmark.config import cpu_has_bf16_matmul
+
+    if bf16 == "absent":
+        monkeypatch.setenv("BENCH_CPU_BF16", "0")  # the branch of CPUs without AVX512-BF16/AMX, on every CPU
     _script("probe").main(["--clips", "300", "--dim", "16", "--folds", "1", "--sklearn-fits", "1", "--seeds", "2"])
     out = capsys.readouterr().out
-    assert "sklearn:" in out and out.count("speed-up over sklearn") >= 1
-    assert "ceiling (float32 products)" in out
+    assert "sklearn:" in out and "bench:" in out and "ceiling (float32 products)" in out
+    if cpu_has_bf16_matmul():
+        assert out.count("speed-up over sklearn") == 2 and "ceiling (bfloat16 products)" in out
+    else:
+        assert out.count("speed-up over sklearn") == 1 and "bench --fast-matmul: unavailable" in out
+        assert "bfloat16 products" not in out
 
 
 def test_extract_benchmark_runs_and_outputs_match(capsys, monkeypatch):

@@ -188,7 +188,8 @@ def test_user_word2vec_embeds_out_of_vocabulary_tags(weights, tmp_path, fmt):
     user = EMBEDDERS.create("w2v-128-1h-tags", device="cpu", word2vec=str(path))
     out = user.embed([("doggo", "bark"), ("dog", "bark"), ("woof", "dog")])
     np.testing.assert_allclose(out[0], reference, atol=1e-6)  # OOV tag embedded by the user model
-    np.testing.assert_array_equal(out[1], reference)  # vocabulary tags keep the checkpoint's table
+    # vocabulary tags keep the checkpoint's table; a batch of 3 vs 1 changes float32 bits (AVX2 CPUs)
+    np.testing.assert_allclose(out[1], reference, rtol=0, atol=1e-5)
     assert not np.allclose(out[2], reference, atol=1e-3)
     assert user.notes()["unknown_tags_dropped"] == 0
     assert user.config()["word2vec_sha256"] != base.config().get("word2vec_sha256")
