@@ -35,6 +35,9 @@ def cli() -> None:
       bench list embedders
       bench table --format latex
     """
+    from benchmark.notices import show_plainly
+
+    show_plainly()
 
 
 def registries():

@@ -126,6 +126,7 @@ def extract(
     done) unless ``skip_errors``, which records the failed ids in the report instead."""
     report = ExtractReport(n_clips=len(clips))
     store.refresh()  # another process may have added shards since the store was opened
+    store.heal(clips)  # checksum the shards this run reads; a damaged one's clips are extracted again
     todo = store.missing(clips)
     report.n_cached = len(clips) - len(todo)
     if not todo:
