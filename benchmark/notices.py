@@ -32,4 +32,4 @@ def show_plainly() -> None:
 
     show._bench = True  # type: ignore[attr-defined]
     warnings.showwarning = show
-    warnings.simplefilter("always", BenchWarning)  # each damaged file is news, even the second time
+    warnings.simplefilter("default", BenchWarning)  # once per message: each damaged file is named once

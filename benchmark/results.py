@@ -86,11 +86,9 @@ class ResultsStore:
 
 
 def _read(path: Path) -> dict | None:
-    try:
-        record = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return record if isinstance(record, dict) and record.get("schema") == SCHEMA_VERSION else None
+    from .record_check import read_record
+
+    return read_record(path, [SCHEMA_VERSION])  # a damaged file: a warning naming it, and None
 
 
 def _json_default(value: Any) -> Any:

@@ -2,6 +2,7 @@
 against the column's best, the average and the rank. Formats (markdown, LaTeX, ...) only print it."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
@@ -110,7 +111,7 @@ def emphasise(table: Table, alpha: float = ALPHA) -> None:
     test = _paired_test()
     for j, column in enumerate(table.columns):
         ours = [row.cells[j] for row in table.rows if row.kind == "ours" and row.cells[j].status == "ok"]
-        means = sorted({c.mean for c in ours if c.mean is not None}, reverse=True)
+        means = sorted({c.mean for c in ours if c.mean is not None and math.isfinite(c.mean)}, reverse=True)  # NaN: no rank
         if not means:
             continue
         for c in ours:
@@ -138,7 +139,7 @@ def add_average_and_rank(table: Table) -> None:
     """Average of a row's finished columns; rank among the rows that finished every column."""
     table.with_average = True
     for row in table.rows:
-        done = [c.mean for c in row.cells if c.status == "ok" and c.mean is not None]
+        done = [c.mean for c in row.cells if c.status == "ok" and c.mean is not None and math.isfinite(c.mean)]
         row.average_of = len(done)
         row.average = sum(done) / len(done) if done else None
     complete = sorted(
