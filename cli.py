@@ -19,12 +19,17 @@ class Group(click.Group):
         try:
             return super().invoke(ctx)
         except BenchError as exc:
+            if ctx.find_root().params.get("debug"):
+                import traceback
+
+                traceback.print_exception(exc, file=sys.stderr)  # with the embedder's own exception as its cause
             raise UserError(str(exc)) from None
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="bench", prog_name="bench")
-def cli() -> None:
+@click.option("--debug", is_flag=True, help="On an error, also print the full traceback (e.g. of a failing plugin).")
+def cli(debug: bool) -> None:
     """bench: evaluate frozen audio embeddings with official folds, 10-seed probes and paper tables.
 
     \b

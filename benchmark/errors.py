@@ -27,3 +27,7 @@ class EmbedderOutputError(BenchError):
 
 class ChecksumError(BenchError):
     """A downloaded or supplied file whose checksum does not match the pinned one."""
+
+
+class EmbedderFailedError(BenchError):
+    """An exception raised inside an embedder's load() or embed(); the original is its __cause__."""

@@ -7,6 +7,7 @@ stopped and finished clips are never lost.
 from __future__ import annotations
 
 import collections
+import contextlib
 import concurrent.futures as futures
 import multiprocessing
 import time
@@ -16,7 +17,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from .audio import load_audio
-from .errors import AudioError, EmbedderOutputError
+from .errors import AudioError, BenchError, EmbedderFailedError, EmbedderOutputError
 from .store import EmbeddingStore
 
 
@@ -131,14 +132,17 @@ def extract(
     report.n_cached = len(clips) - len(todo)
     if not todo:
         return report
-    embedder.ensure_loaded()
+    with _reported(embedder, "load", []):
+        embedder.ensure_loaded()
     started = time.perf_counter()
     bar = _progress_bar(len(todo), f"embedding with {embedder.name}", progress)
     batch: list[tuple[Any, Any]] = []
     pending: list[tuple[Any, np.ndarray]] = []
 
     def run_batch() -> None:
-        outputs = validate_output(embedder, [x for _, x in batch], embedder.embed([x for _, x in batch]))
+        with _reported(embedder, "embed", [clip for clip, _ in batch]):
+            raw = embedder.embed([x for _, x in batch])
+        outputs = validate_output(embedder, [x for _, x in batch], raw)
         pending.extend((clip, out) for (clip, _), out in zip(batch, outputs))
         bar.update(len(batch))
         report.n_extracted += len(batch)
@@ -165,6 +169,32 @@ def extract(
         bar.close()
         report.seconds = time.perf_counter() - started
     return report
+
+
+@contextlib.contextmanager
+def _reported(embedder: Any, method: str, clips: Sequence[Any]) -> Iterator[None]:
+    """Turn an exception raised inside the embedder's own code into a one-paragraph error that
+    names the embedder, the method and the clips; the original stays as ``__cause__`` (--debug)."""
+    try:
+        yield
+    except BenchError:
+        raise
+    except Exception as exc:
+        name = getattr(embedder, "name", "") or type(embedder).__name__
+        shown = [str(c.path) if getattr(c, "path", None) is not None else str(c.id) for c in clips[:3]]
+        what = ""
+        if len(clips) == 1:
+            what = f" while embedding {shown[0]}"
+        elif clips:
+            what = (f" while embedding a batch of {len(clips)} clips: {', '.join(shown)}"
+                    + (f" (+{len(clips) - 3} more)" if len(clips) > 3 else ""))
+        raise EmbedderFailedError(
+            f"Embedder '{name}' failed in {method}(){what}: {type(exc).__name__}: {exc}. "
+            + ("The clips embedded before it are kept in the cache; a new run continues from there. "
+               if method == "embed" else "")
+            + "Fix the embedder and run the same command again; put --debug before the command "
+            "(bench --debug run ...) to see the full traceback."
+        ) from exc
 
 
 def _progress_bar(total: int, description: str, enabled: bool):

@@ -51,6 +51,7 @@ class Embedder:
     def __init__(self, weights: str | None = None, device: str | None = None, **options: Any) -> None:
         from benchmark.config import default_device
 
+        _require_embed(type(self))
         self.weights = weights
         self.device = device or default_device()
         self.options = options
@@ -92,3 +93,27 @@ class Embedder:
         """One line for ``bench list embedders``."""
         doc = (type(self).__doc__ or "").strip().splitlines()
         return doc[0] if doc else ""
+
+
+def _require_embed(cls: type) -> None:
+    """Refuse, when the embedder is created (not after the audio is decoded), a class that does
+    not override ``embed``: the most common plugin slip (``embed_clip``, ``forward``, a typo)."""
+    if getattr(cls, "embed", None) is not Embedder.embed:
+        return
+    import inspect
+
+    from benchmark.errors import BenchError
+
+    try:
+        where = f" (in {inspect.getsourcefile(cls)})"
+    except (TypeError, OSError):
+        where = ""
+    near = sorted(n for n in vars(cls) if "embed" in n.lower() or n in ("forward", "__call__", "predict"))
+    has = f" It defines {', '.join(n + '()' for n in near)}, which bench never calls." if near else ""
+    raise BenchError(
+        f"Embedder class '{cls.__name__}'{where} does not implement embed(self, batch), the method bench "
+        f"calls with a batch of inputs (mono float32 waveforms at sample_rate, or tag lists) and which must "
+        f"return one (n_frames, dim) float32 array per input.{has} Define embed() in the class; the plugin "
+        "guide with a complete example is the docstring of embedders/base.py "
+        "(python -c \"import embedders.base; help(embedders.base)\")."
+    )
