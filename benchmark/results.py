@@ -47,7 +47,9 @@ def safe_name(name: str) -> str:
 
 
 class ResultsStore:
-    """Reads and writes RunRecords under ``results_dir``."""
+    """Reads and writes RunRecords under ``results_dir``. Safe to share between processes: every
+    write is a temporary file renamed over the record, and ``bench run`` holds the run's lock
+    (``benchmark.locks.run_lock``, in ``.locks/``) so an identical run waits instead of racing."""
 
     def __init__(self, results_dir: Path) -> None:
         self.root = Path(results_dir)
@@ -67,8 +69,11 @@ class ResultsStore:
         path = self.path_for(record)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-        tmp.write_text(json.dumps(record, indent=1, default=_json_default))
-        os.replace(tmp, path)
+        try:
+            tmp.write_text(json.dumps(record, indent=1, default=_json_default))
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)  # a full disk or a bad value leaves no temporary file
         return path
 
     def records(self, complete_only: bool = True) -> list[dict]:

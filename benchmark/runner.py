@@ -26,6 +26,7 @@ from . import config
 from .clips import Clip, Split, clip_list_hash
 from .errors import BenchError, DataMissingError
 from .extract import extract
+from .locks import run_lock
 from .protocols import Protocol, for_task, with_fast_matmul
 from .registry import Registries
 from .results import ResultsStore, done_pairs, new_record, now
@@ -214,9 +215,17 @@ def run(spec: RunSpec, registries: Registries, progress: bool = False, echo: Ech
     cell = prepare(spec, registries, echo, embedder)
     if cell.complete:
         return cell.record
-    extract_cell(cell, progress, echo)
-    probe_cell(cell, progress, echo)
-    return finish(cell, echo)
+    with run_lock(cell.results.root, cell.record["run_key"], echo):
+        # an identical run in another process may have progressed while this one waited
+        latest = cell.results.find(cell.record["run_key"])
+        if latest is not None and len(latest["scores"]) >= len(cell.record["scores"]):
+            cell.record = latest
+        if cell.complete:
+            echo(f"Already complete: {cell.results.path_for(cell.record)}")
+            return cell.record
+        extract_cell(cell, progress, echo)
+        probe_cell(cell, progress, echo)
+        return finish(cell, echo)
 
 
 def probe_cell(cell: Cell, progress: bool = False, echo: Echo = _quiet) -> None:

@@ -67,13 +67,39 @@ def _synthesize(label: str, rng: np.random.Generator) -> np.ndarray:
 
 
 def generate(root: Path) -> Path:
-    """Write the demo dataset to ``root`` (atomically: a half-written folder is never used)."""
-    import soundfile
-
+    """Write the demo dataset to ``root`` (into a staging folder renamed when complete, under a lock
+    file: a reader, in this or another process, never sees half of it)."""
     marker = root / ".complete"
     if marker.is_file() and marker.read_text() == RECIPE_VERSION:
         return root
+    from benchmark.locks import held
+
+    # two first runs at once: one generates, the other waits and then finds the marker
+    with held(root.with_name(f".{root.name}.lock")):
+        if marker.is_file() and marker.read_text() == RECIPE_VERSION:
+            return root
+        for stale in root.parent.glob(f".{root.name}-*"):  # staging of a killed generation
+            shutil.rmtree(stale, ignore_errors=True)
+        return _generate(root)
+
+
+def _generate(root: Path) -> Path:
     staging = root.with_name(f".{root.name}-{uuid.uuid4().hex[:8]}")
+    try:
+        _write(staging)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)  # no half-written folder left behind
+        raise
+    if root.exists():
+        shutil.rmtree(root)
+    root.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(staging, root)
+    return root
+
+
+def _write(staging: Path) -> None:
+    import soundfile
+
     rng = np.random.default_rng(20240101)
     rows = ["slice_file_name,fold,classID,class"]
     for class_id, label in enumerate(CLASSES):
@@ -87,11 +113,6 @@ def generate(root: Path) -> Path:
     (staging / "metadata").mkdir(parents=True, exist_ok=True)
     (staging / "metadata" / "demo.csv").write_text("\n".join(rows) + "\n")
     (staging / ".complete").write_text(RECIPE_VERSION)
-    if root.exists():
-        shutil.rmtree(root)
-    root.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(staging, root)
-    return root
 
 
 class DemoTask(Task):
