@@ -289,6 +289,65 @@ def compare(embedder_a, embedder_b, task, metric, protocol, results_dir):
     click.echo(compare_runs(default_results_dir(results_dir), task, embedder_a, embedder_b, metric, protocol))
 
 
+@cli.group(cls=Group)
+def cache() -> None:
+    """See, check and reclaim the embedding cache (--cache-dir, $BENCH_CACHE_DIR or ~/.cache/bench)."""
+
+
+_cache_dir_option = click.option("--cache-dir", type=click.Path(file_okay=False),
+                                 help="Cache folder (default: $BENCH_CACHE_DIR or ~/.cache/bench).")
+
+
+@cache.command(name="list")
+@_cache_dir_option
+def cache_list(cache_dir):
+    """Size per embedder folder and what it was keyed on (embedder config, bench version)."""
+    from benchmark import cache_admin, config
+
+    click.echo(cache_admin.format_list(config.cache_dir(cache_dir)), nl=False)
+
+
+@cache.command()
+@_cache_dir_option
+def verify(cache_dir):
+    """Check every shard's size and sha256 against its index; exit 1 when one is damaged."""
+    from benchmark import cache_admin, config
+
+    report = cache_admin.verify(config.cache_dir(cache_dir))
+    click.echo(report.format(), nl=False)
+    sys.exit(0 if report.ok else 1)
+
+
+@cache.command()
+@_cache_dir_option
+@click.option("--embedder", "-e", "embedders", multiple=True, help="Also remove every folder of this embedder (repeatable).")
+@click.option("--dry-run", is_flag=True, help="Only show what would be removed.")
+@click.option("--yes", "-y", is_flag=True, help="Remove without asking.")
+def prune(cache_dir, embedders, dry_run, yes):
+    """Remove what this bench can no longer use: folders of other bench versions or of embedder
+    code that has moved on, damaged shards, stale temporary files (and --embedder's folders).
+
+    \b
+    Examples:
+      bench cache prune --dry-run
+      bench cache prune --embedder my-old-model --yes
+    """
+    from benchmark import cache_admin, config
+
+    candidates = cache_admin.prune_candidates(config.cache_dir(cache_dir), embedders)
+    click.echo(cache_admin.format_candidates(candidates), nl=False)
+    if not candidates or dry_run:
+        return
+    try:
+        confirmed = yes or click.confirm("Remove them?", default=False)
+    except click.Abort:  # no terminal to answer on
+        confirmed = False
+    if not confirmed:
+        click.echo("Nothing removed (pass --yes to remove without asking).")
+        return
+    click.echo(f"Freed {cache_admin.human_size(cache_admin.remove(candidates))}.")
+
+
 def main() -> None:
     cli(prog_name="bench")
 
