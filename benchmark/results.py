@@ -72,6 +72,10 @@ class ResultsStore:
         try:
             tmp.write_text(json.dumps(record, indent=1, default=_json_default))
             os.replace(tmp, path)
+        except OSError as exc:
+            from .writable import RESULTS, write_error
+
+            raise write_error(self.root, RESULTS, exc, kept="Embeddings are kept in the cache.") from exc
         finally:
             tmp.unlink(missing_ok=True)  # a full disk or a bad value leaves no temporary file
         return path

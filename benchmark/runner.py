@@ -32,6 +32,7 @@ from .registry import Registries
 from .results import ResultsStore, done_pairs, new_record, now
 from .spec import RunSpec
 from .store import EmbeddingStore, stable_hash
+from .writable import CACHE, RESULTS, check_writable
 
 Echo = Callable[[str], None]
 
@@ -77,6 +78,7 @@ def prepare(spec: RunSpec, registries: Registries, echo: Echo = _quiet, embedder
     """Resolve ``spec`` and open its RunRecord. ``embedder``: an instance created earlier from an
     equal (embedder, options, weights, device), so that a grid loads each model once."""
     cache = config.cache_dir(spec.cache_dir)
+    check_writable(cache, CACHE)  # before demo data, extraction or any long work
     task = registries.tasks.create(spec.task)
     root = task.root(config.data_home(spec.data_home), cache)
     clips, skipped = _drop_missing(task, root, task.clips(root), spec.skip_missing)
@@ -108,6 +110,8 @@ def prepare(spec: RunSpec, registries: Registries, echo: Echo = _quiet, embedder
         echo(f"Already complete: {results.path_for(record)}")
     else:
         echo(f"Resuming {results.path_for(record)}: {len(record['scores'])} (split, seed) scores already done")
+    if record["status"] != "complete":
+        check_writable(results.root, RESULTS)
     return Cell(spec, task, root, clips, protocol, embedder, store, results, record, missing=skipped)
 
 

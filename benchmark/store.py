@@ -73,9 +73,13 @@ def _atomic_write_bytes(path: Path, writer) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
+    except OSError as exc:  # a full disk, a folder turned read-only
+        from .writable import CACHE, write_error
+
+        raise write_error(path.parent.parent.parent, CACHE, exc,
+                          kept="The clips stored before are kept in the cache.") from exc
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        tmp.unlink(missing_ok=True)
 
 
 def file_sha256(path: Path) -> str:
