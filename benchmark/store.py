@@ -145,11 +145,13 @@ class EmbeddingStore:
         self._shards: dict[str, dict] = {}  # shard -> its index, for the shards that passed the size check
         self._verified: set[str] = set()  # shards whose checksum matched in this process
         self._arrays: dict[str, np.ndarray] = {}
+        self._lock = FileLock(str(self.root / ".lock"))
         self.refresh()
 
     def lock(self) -> FileLock:
-        """The folder's lock: held while a shard is written or a damaged one removed."""
-        return FileLock(str(self.root / ".lock"))
+        """The folder's lock: held while a shard is written or a damaged one removed. One instance
+        per store, so that it is reentrant (writing a shard may find and remove a damaged one)."""
+        return self._lock
 
     def refresh(self) -> None:
         """Read the indices of shards added since (by this or another process), checking the size

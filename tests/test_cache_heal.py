@@ -112,3 +112,15 @@ def test_index_of_an_older_bench_without_checksum_is_checked_by_its_header(tmp_p
     npy.write_bytes(b"")
     with pytest.warns(BenchWarning, match="is damaged"):
         assert len(EmbeddingStore(tmp_path, {"name": "x", "dim": 4})) == 0
+
+
+def test_shard_damaged_by_another_process_is_removed_while_writing(tmp_path):
+    clips = [Clip(id=f"c{i}", target=None, tags=(str(i),)) for i in range(2)]
+    writer = EmbeddingStore(tmp_path, {"name": "x", "dim": 4})
+    other = EmbeddingStore(tmp_path, {"name": "x", "dim": 4})
+    other.put_many([(clips[0], np.ones((1, 4), np.float32))])
+    (npy,) = tmp_path.glob("embeddings/*/shard-*.npy")
+    npy.write_bytes(b"")  # the other process's shard is damaged before this one writes
+    with pytest.warns(BenchWarning, match="is damaged"):
+        writer.put_many([(clips[1], np.full((1, 4), 2, np.float32))])  # refreshes under the lock
+    assert writer.missing(clips) == [clips[0]] and float(writer.get(clips[1])[0, 0]) == 2.0
