@@ -76,7 +76,8 @@ def flaky(tmp_path, monkeypatch):
 def _calls():
     import sys
 
-    module = next(m for n, m in sys.modules.items() if n.startswith("bench_plugin_") and hasattr(m, "CALLS"))
+    module = next(m for m in list(sys.modules.values())
+                  if str(getattr(m, "__file__", "")).endswith("flaky_plugin.py") and hasattr(m, "CALLS"))
     return module.CALLS
 
 
