@@ -6,7 +6,7 @@ resumes where it stopped, and frozen once "complete": a run with other inputs ge
 and a new file, earlier records are never overwritten.
 
 Schema (version 1): schema, run_key, status, embedder{name, config, dim}, task{name, dataset,
-kind, metrics, labels, n_clips, clip_hash, splits[{name, n_train, n_valid, n_test}]}, protocol,
+kind, metrics, labels, n_clips, clip_hash, data_hash (the audio files' identity), splits[{name, n_train, n_valid, n_test}]}, protocol,
 seeds, cache_key, scores[{split, seed, metrics{name: fraction}, extra}], summary{metric: {mean,
 std, ci95, ci_method, n_seeds, per_seed}}, skipped{count, ids}, notes, timings, versions,
 created, finished.

@@ -26,6 +26,7 @@ from . import config
 from .clips import Clip, Split, clip_list_hash
 from .errors import BenchError, DataMissingError
 from .extract import extract
+from .identity import data_hash
 from .locks import run_lock
 from .protocols import Protocol, for_task, with_fast_matmul
 from .registry import Registries
@@ -98,7 +99,9 @@ def prepare(spec: RunSpec, registries: Registries, echo: Echo = _quiet, embedder
     embedder_config = embedder.config()
     store = EmbeddingStore(cache, embedder_config)
     seeds = list(range(spec.seeds))
-    task_info = {**task.config(), "n_clips": len(clips), "clip_hash": clip_list_hash(clips)}
+    # data_hash covers the audio files' content identity: changed audio is a new run, not a stale one
+    task_info = {**task.config(), "n_clips": len(clips), "clip_hash": clip_list_hash(clips),
+                 "data_hash": data_hash(clips)}
     run_key = stable_hash({"embedder": store.key, "task": task_info, "protocol": protocol.to_dict(),
                            "seeds": seeds, "skipped": skipped}, length=32)
     results = ResultsStore(config.results_dir(spec.results_dir))
