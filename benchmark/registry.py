@@ -10,6 +10,7 @@ Unknown names raise UnknownNameError with the closest valid names.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import importlib
 import importlib.util
 import sys
@@ -32,7 +33,8 @@ def import_attr(spec: str) -> Any:
         path = Path(module_part).expanduser().resolve()
         if not path.is_file():
             raise UnknownNameError(f"Plugin file not found: {path}. Check the path in '{spec}'.")
-        module_name = f"bench_plugin_{abs(hash(str(path))):x}"
+        # stable across processes (hash() is not): the cache key of a plugin's class names this module
+        module_name = f"bench_plugin_{_file_digest(path)}"
         module = sys.modules.get(module_name)
         if module is None:
             loader_spec = importlib.util.spec_from_file_location(module_name, path)
@@ -54,6 +56,14 @@ def import_attr(spec: str) -> Any:
         close = difflib.get_close_matches(attr, public, n=3)
         hint = f" Did you mean: {', '.join(close)}?" if close else ""
         raise UnknownNameError(f"'{module_part}' has no attribute '{attr}'.{hint}") from None
+
+
+def _file_digest(path: Path) -> str:
+    """The resolved path and the file's content: the same file gives the same name in every process,
+    an edited one (other code, other outputs) a new name."""
+    digest = hashlib.sha256(str(path).encode() + b"\0")
+    digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 class Registry:

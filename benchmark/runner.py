@@ -27,6 +27,7 @@ from .clips import Clip, Split, clip_list_hash
 from .errors import BenchError, DataMissingError
 from .extract import extract
 from .identity import data_hash
+from .leaks import check_split, check_splits
 from .locks import run_lock
 from .protocols import Protocol, for_task, with_fast_matmul
 from .registry import Registries
@@ -83,6 +84,7 @@ def prepare(spec: RunSpec, registries: Registries, echo: Echo = _quiet, embedder
     task = registries.tasks.create(spec.task)
     root = task.root(config.data_home(spec.data_home), cache)
     clips, skipped = _drop_missing(task, root, task.clips(root), spec.skip_missing)
+    check_splits(task.name, task.splits(clips), clips)  # a leaking split fails before any extraction
     protocol = for_task(registries.protocols.create(spec.protocol or task.protocol),
                         getattr(task, "protocol_group", task.dataset))
     if spec.fast_matmul:
@@ -167,6 +169,7 @@ def probe_split(task: Any, protocol: Protocol, split: Split, frames: Mapping[str
     for at least the split's clips. A pure function of its inputs: any process may run it."""
     from . import metrics, probe
 
+    check_split(task.name, split, clips)  # every executor hands its splits to the probe here
     train_ids, valid_ids = list(split.train), list(split.valid)
     if not protocol.uses_validation:
         train_ids, valid_ids = train_ids + (valid_ids if split.valid_from_train else []), []

@@ -21,6 +21,7 @@ import numpy as np
 
 from benchmark.clips import Clip, Split, clip_list_hash  # noqa: F401  (the task contract's types)
 from benchmark.errors import BenchError, DataMissingError
+from benchmark.leaks import check_splits
 
 KINDS = ("multiclass", "multilabel", "regression")
 
@@ -129,8 +130,10 @@ class Task:
             present = clip.path is None or Path(clip.path).is_file()
             (report.found if present else report.missing).append(clip.id)
         try:
-            for split in self.splits(clips):
+            splits = list(self.splits(clips))
+            for split in splits:
                 report.split_sizes[split.name] = split.sizes()
+            check_splits(self.name, splits, clips)  # a leaking split is not a complete dataset
         except BenchError as exc:
             report.problems.append(str(exc))
         return report

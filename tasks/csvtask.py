@@ -65,6 +65,7 @@ class CsvTask(Task):
         if table["label"].isna().any():
             rows = list(table.index[table["label"].isna()][:5] + 2)
             raise BenchError(f"{self.csv_path}: empty label on line(s) {rows}. Fill them or remove the rows.")
+        _refuse_repeated_paths(self.csv_path, table)
         if "split" in table.columns:
             unknown = sorted(set(table["split"].str.lower()) - set(SPLIT_NAMES))
             if unknown:
@@ -103,3 +104,30 @@ class CsvTask(Task):
 
     def describe(self) -> str:
         return f"user dataset {self.csv_path}"
+
+
+def _refuse_repeated_paths(csv_path: Path, table: Any) -> None:
+    """The same audio file on two rows (in two folds, or with two labels) would be trained and
+    tested on, or carry two targets: refuse it, naming the lines."""
+    import os
+
+    from benchmark.leaks import SOURCES_NOTE
+
+    rows: dict[str, list[int]] = {}
+    for i, value in enumerate(table["path"].astype(str)):
+        rows.setdefault(os.path.normpath(value.strip()), []).append(i)
+    repeated = [(path, idx) for path, idx in rows.items() if len(idx) > 1]
+    if not repeated:
+        return
+    group = "fold" if "fold" in table.columns else "split" if "split" in table.columns else None
+    lines = []
+    for path, idx in repeated[:5]:
+        where = ", ".join(f"{i + 2} ({group} {table[group].iloc[i]}, label {table['label'].iloc[i]})" if group
+                          else f"{i + 2} (label {table['label'].iloc[i]})" for i in idx)
+        lines.append(f"'{path}' on lines {where}")
+    more = f" (+{len(repeated) - 5} more files)" if len(repeated) > 5 else ""
+    raise BenchError(
+        f"{csv_path}: {len(repeated)} audio file(s) are listed more than once: " + "; ".join(lines) + more
+        + ". A file in two folds would be tested on after training on it, a file with two labels has no one "
+        "target: keep one line per file (several labels go on one line, ';'-separated). " + SOURCES_NOTE
+    )

@@ -53,3 +53,122 @@ def test_a_repaired_clip_skipped_earlier_is_used_on_the_next_run(tmp_path):
     code, out = invoke("run", "-e", "mfcc", "-t", f"csv:{csv}", "--seeds", 1, "--skip-missing")
     assert code == 0, out
     assert "Already complete" not in out and "1 extracted" in out and "skipped" not in out
+
+
+# -- item 5: file plugins keep one cache key across processes ----------------------------------
+def test_a_file_plugin_hits_the_cache_and_the_record_in_a_second_process(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.test_registry import PLUGIN
+
+    plugin = tmp_path / "plugin.py"
+    plugin.write_text(PLUGIN)
+    csv = write_csv_dataset(tmp_path / "data", n_per_class=4)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONHASHSEED"}  # hash() randomised per process
+    command = [sys.executable, "-c", "import cli; cli.main()", "run", "-e", f"{plugin}:Energy",
+               "-t", f"csv:{csv}", "--seeds", "1", "--protocol", "tests.datasets:COALA_FAST"]
+    root = Path(cli.__file__).resolve().parent
+    outs = [subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=600)
+            for _ in range(2)]
+    assert outs[0].returncode == 0, outs[0].stderr
+    assert outs[1].returncode == 0, outs[1].stderr
+    assert "8 extracted" in outs[0].stdout
+    assert "Already complete" in outs[1].stdout
+    (meta,) = Path(os.environ["BENCH_CACHE_DIR"]).glob("embeddings/*/embedder.json")
+    # an edited plugin is other code: another module name, so another cache key
+    from embedders import EMBEDDERS
+
+    assert EMBEDDERS.create(f"{plugin}:Energy").config() == json.loads(meta.read_text())
+    plugin.write_text(PLUGIN.replace("x.std(", "2 * x.std("))
+    assert EMBEDDERS.create(f"{plugin}:Energy").config()["class"] != json.loads(meta.read_text())["class"]
+
+
+# -- items 2 and 3: leaking splits ---------------------------------------------------------------
+def test_a_single_fold_csv_is_refused_before_extraction_and_is_not_complete(tmp_path):
+    csv = write_csv_dataset(tmp_path / "data")
+    csv.write_text("".join(line.rsplit(",", 1)[0] + ",1\n" if i else line + "\n"
+                           for i, line in enumerate(csv.read_text().splitlines())))
+    code, out = invoke("run", "-e", "mfcc", "-t", f"csv:{csv}", "--seeds", 1)
+    assert code == 2 and "Traceback" not in out
+    assert "Split 'fold1'" in out and "0/16/16" in out and "16 of its 16 test clips" in out
+    assert "single fold" in out and "fsID" in out
+    assert not list(Path(os.environ["BENCH_CACHE_DIR"]).glob("embeddings/*/shard-*.npy"))  # nothing extracted
+    assert not list(Path(os.environ["BENCH_RESULTS_DIR"]).glob("runs/*/*/*.json"))
+    code, out = invoke("data", "check", f"csv:{csv}")
+    assert code == 1 and "INCOMPLETE" in out and "Split 'fold1'" in out
+
+
+def test_a_file_listed_twice_is_refused_naming_the_lines(tmp_path):
+    csv = write_csv_dataset(tmp_path / "data")
+    lines = csv.read_text().splitlines()
+    csv.write_text("\n".join(lines + ["audio/low_0.wav,low,2", "audio/./low_0.wav,low,3"]) + "\n")
+    code, out = invoke("run", "-e", "mfcc", "-t", f"csv:{csv}", "--seeds", 1)
+    assert code == 2 and "'audio/low_0.wav' on lines 2 (fold 1, label low), 18 (fold 2, label low), 19 (fold 3" in out
+    assert "fsID" in out
+    csv.write_text("\n".join(lines + ["audio/high_1.wav,low,2"]) + "\n")  # one file, two labels
+    code, out = invoke("run", "-e", "mfcc", "-t", f"csv:{csv}", "--seeds", 1)
+    assert code == 2 and "lines 11 (fold 2, label high), 18 (fold 2, label low)" in out
+    code, out = invoke("data", "check", f"csv:{csv}")
+    assert code == 2 and "listed more than once" in out  # the CSV cannot be read as a task
+
+
+@pytest.fixture
+def fma(tmp_path):
+    from tests.datasets import make_fma
+
+    make_fma(tmp_path / "home", per_split=2)
+    return tmp_path / "home"
+
+
+def test_a_builtin_task_whose_split_leaks_is_refused(fma, monkeypatch):
+    from benchmark.leaks import LeakError
+    from tasks.fma import FMASmall
+
+    real = FMASmall.splits
+
+    def leaking(self, clips):
+        (split,) = real(self, clips)
+        return [split.__class__(split.name, split.train + split.test[:1], split.valid, split.test)]
+
+    monkeypatch.setattr(FMASmall, "splits", leaking)
+    with pytest.raises(LeakError, match=r"Split 'official' of task 'fma-small' \(train/valid/test = 3/2/2\)"):
+        run_bench("mfcc", "fma-small", seeds=1, data_home=fma)
+    code, out = invoke("data", "check", "fma-small", "--data-home", fma)
+    assert code == 1 and "1 of its 2 test clips are also used for training (1)" in out
+
+
+def test_the_same_audio_under_two_ids_is_a_leak_too(fma, monkeypatch):
+    import dataclasses
+
+    from benchmark.leaks import LeakError
+    from tasks.fma import FMASmall
+
+    real = FMASmall.clips
+
+    def with_copy(self, root):
+        clips = real(self, root)
+        test = next(c for c in clips if c.group == "test")
+        return clips + [dataclasses.replace(test, id="copy-of-" + test.id, group="train")]
+
+    monkeypatch.setattr(FMASmall, "clips", with_copy)
+    with pytest.raises(LeakError, match=r"1 of its 2 test clips are also used for training \(1\) \(e.g. 0"):
+        run_bench("mfcc", "fma-small", seeds=1, data_home=fma)
+
+
+def test_probe_split_itself_refuses_a_leak(tmp_path):
+    """Any executor (local, Ray) hands its splits to the probe through probe_split."""
+    from benchmark.clips import Clip, Split
+    from benchmark.leaks import LeakError
+    from benchmark.protocols import PROTOCOLS
+    from benchmark.runner import probe_split
+    from tasks import TASKS
+
+    csv = write_csv_dataset(tmp_path / "data", n_per_class=2)
+    task = TASKS.create(f"csv:{csv}")
+    clips = {c.id: c for c in task.clips(csv.parent)}
+    ids = sorted(clips)
+    frames = {i: np.ones((1, 3), np.float32) for i in ids}
+    split = Split("leaky", tuple(ids[:3]), (), tuple(ids[2:]))
+    with pytest.raises(LeakError, match="Split 'leaky'"):
+        probe_split(task, PROTOCOLS.create("linear"), split, frames, clips, [0], "cpu")
