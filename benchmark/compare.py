@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .errors import BenchError
+from .identity import display_name, latest_run, require_one_clip_set, require_same_data
 from .results import protocol_label
 from .stats import paired_test
 
@@ -21,9 +22,11 @@ def load_pair(results_dir: str | Path, task: str, embedder_a: str, embedder_b: s
     if protocol:
         base, fast, _ = protocol.partition("+fast-matmul")
         run_flags = f" --protocol {base}" + (" --fast-matmul" if fast else "")
+    complete = store.records()
+    require_one_clip_set(complete, task)  # one task name may stand for two datasets (csv:data)
     records = []
     for name in (embedder_a, embedder_b):
-        record = store.latest(task, name, protocol)
+        record = latest_run(complete, task, name, protocol)
         if record is None:
             what = f"task '{task}'" + (f", protocol '{protocol}'" if protocol else "")
             raise BenchError(f"No complete run of embedder '{name}' on {what} in {store.root}. "
@@ -31,6 +34,7 @@ def load_pair(results_dir: str | Path, task: str, embedder_a: str, embedder_b: s
                              + run_flags + "' first.")
         records.append(record)
     a, b = records
+    require_same_data(a, b)
     if protocol is None and protocol_label(a["protocol"]) != protocol_label(b["protocol"]):
         raise BenchError(f"The latest runs used different protocols ({protocol_label(a['protocol'])} vs "
                          f"{protocol_label(b['protocol'])}); pass --protocol to compare like with like.")
@@ -40,7 +44,7 @@ def load_pair(results_dir: str | Path, task: str, embedder_a: str, embedder_b: s
 def compare_records(a: dict, b: dict, metric: str | None = None) -> dict:
     metric = metric or a["task"]["metrics"][0]
     result = paired_test(a, b, metric)
-    result.update(embedder_a=a["embedder"]["name"], embedder_b=b["embedder"]["name"], task=a["task"]["name"],
+    result.update(embedder_a=a["embedder"]["name"], embedder_b=b["embedder"]["name"], task=display_name(a["task"]),
                   protocol=protocol_label(a["protocol"]))
     return result
 

@@ -10,7 +10,8 @@
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from pathlib import Path
+from typing import Any, Iterable, Mapping
 
 from .store import clip_key, stable_hash
 
@@ -18,3 +19,109 @@ from .store import clip_key, stable_hash
 def data_hash(clips: Iterable[Any]) -> str:
     """Hash of the content identity of ``clips``, in order (the keys the embedding cache uses)."""
     return stable_hash([clip_key(c) for c in clips], length=16)
+
+
+def task_identity(task: Mapping[str, Any]) -> str:
+    """Which clip set a record's task is: its kind, clip ids and targets (``clip_hash``) and, for a
+    user's dataset, the file it was read from (``source``). Not the name: ``d1/data.csv`` and
+    ``d2/data.csv`` are both ``csv:data``."""
+    return stable_hash({"kind": task.get("kind"), "clip_hash": task.get("clip_hash"), "source": task.get("source")},
+                       length=12)
+
+
+def label_tasks(records: Iterable[dict]) -> None:
+    """Give the tasks of ``records`` a display ``label`` wherever one task name stands for several
+    clip sets, so that tables and figures, which group by the displayed name, keep them apart:
+    ``csv:d1/data.csv`` and ``csv:d2/data.csv``, ``us8k (8729 clips)``, or ``demo #a1b2c3``."""
+    by_name: dict[str, dict[str, list[dict]]] = {}
+    for record in records:
+        task = record.get("task")
+        if isinstance(task, dict):
+            by_name.setdefault(str(task.get("name", "?")), {}).setdefault(task_identity(task), []).append(task)
+    for name, groups in by_name.items():
+        labels = _distinct_labels(name, groups) if len(groups) > 1 else {}
+        for identity, tasks in groups.items():
+            for task in tasks:
+                if identity in labels:
+                    task["label"] = labels[identity]
+                else:
+                    task.pop("label", None)
+
+
+def display_name(task: Mapping[str, Any]) -> str:
+    return str(task.get("label") or task.get("name", "?"))
+
+
+def matches(task: Mapping[str, Any], wanted: str) -> bool:
+    """Whether a user's ``--task`` value names this record's task: its name, its display label, or
+    (``csv:PATH``) the CSV file it was read from."""
+    if wanted in (task.get("name"), task.get("label")):
+        return True
+    source = task.get("source")
+    if source and wanted.startswith("csv:"):
+        return str(Path(wanted[4:].partition("?")[0]).expanduser().resolve()) == str(source)
+    return False
+
+
+def _distinct_labels(name: str, groups: Mapping[str, list[dict]]) -> dict[str, str]:
+    """The first of: the shortest distinct tail of the CSV paths, the clip counts, the identity hash."""
+    first = {identity: tasks[0] for identity, tasks in groups.items()}
+    sources = {identity: task.get("source") for identity, task in first.items()}
+    candidates = []
+    if all(sources.values()):
+        parts = {identity: Path(str(source)).parts for identity, source in sources.items()}
+        for k in range(1, max(len(p) for p in parts.values()) + 1):
+            tails = {identity: "/".join(p[-k:]) for identity, p in parts.items()}
+            if len(set(tails.values())) == len(tails):
+                prefix = "csv:" if name.startswith("csv:") else f"{name} "
+                candidates.append({i: prefix + t if prefix == "csv:" else f"{name} ({t})" for i, t in tails.items()})
+                break
+    candidates.append({identity: f"{name} ({task.get('n_clips', '?')} clips)" for identity, task in first.items()})
+    for labels in candidates:
+        if len(set(labels.values())) == len(labels):
+            return labels
+    return {identity: f"{name} #{identity[:6]}" for identity in groups}
+
+
+def require_one_clip_set(records: list[dict], wanted: str) -> None:
+    """Refuse a ``--task`` that names several clip sets in ``records`` (complete runs), listing
+    them by the names that tell them apart; labels the records' tasks as a side effect."""
+    from .errors import BenchError
+
+    label_tasks(records)
+    found: dict[str, set[str]] = {}
+    for record in records:
+        task = record.get("task") or {}
+        if matches(task, wanted):
+            found.setdefault(display_name(task), set()).add(str((record.get("embedder") or {}).get("name", "?")))
+    if len(found) > 1:
+        listed = "; ".join(f"'{label}' (runs of {', '.join(sorted(names))})" for label, names in sorted(found.items()))
+        raise BenchError(f"Task '{wanted}' names {len(found)} different clip sets in the results: {listed}. Runs on "
+                         "different clips are never compared: pass one of these names with --task.")
+
+
+def latest_run(records: list[dict], wanted: str, embedder: str, protocol: str | None = None) -> dict | None:
+    """The most recently finished of ``records`` on the task ``wanted`` by ``embedder`` (and protocol)."""
+    from .results import protocol_label
+
+    matching = [r for r in records if matches(r.get("task") or {}, wanted)
+                and (r.get("embedder") or {}).get("name") == embedder
+                and (protocol is None or protocol_label(r.get("protocol")) == protocol)]
+    return max(matching, key=lambda r: r.get("finished") or r.get("created") or "", default=None)
+
+
+def require_same_data(a: dict, b: dict) -> None:
+    """Refuse to pair two runs on different clip sets, or on audio that changed between them."""
+    from .errors import BenchError
+
+    ta, tb = a.get("task") or {}, b.get("task") or {}
+    ea, eb = (a.get("embedder") or {}).get("name"), (b.get("embedder") or {}).get("name")
+    if task_identity(ta) != task_identity(tb):
+        raise BenchError(f"The runs of '{ea}' and '{eb}' were made on different clip sets ('{display_name(ta)}', "
+                         f"{ta.get('n_clips')} clips, and '{display_name(tb)}', {tb.get('n_clips')} clips): their "
+                         "scores cannot be paired. Run both embedders on the same task.")
+    if ta.get("data_hash") and tb.get("data_hash") and ta["data_hash"] != tb["data_hash"]:
+        older = ea if (a.get("finished") or "") < (b.get("finished") or "") else eb
+        raise BenchError(f"The audio of task '{display_name(ta)}' changed between the runs of '{ea}' and '{eb}' (files "
+                         f"replaced, repaired or moved): their scores cannot be paired. Run '{older}' on the task "
+                         "again (bench run), then compare.")

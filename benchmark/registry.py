@@ -120,6 +120,12 @@ class Registry:
     def create(self, name: str, **kwargs: Any) -> Any:
         """Build the named object. Classes and factories are called; plain objects are returned."""
         obj, preset = self.resolve(name)
+        fixed = sorted(k for k in kwargs if k in preset and kwargs[k] != preset[k])
+        if fixed:  # the record would carry this name with another model's numbers
+            raise UnknownNameError(
+                f"{self.kind.capitalize()} '{name}' fixes " + ", ".join(f"{k}={preset[k]!r}" for k in fixed)
+                + f"; a run with another value would be recorded under the name '{name}'. Drop the option and "
+                f"choose the {self.kind} built with that value instead (run 'bench list {self.kind}s').")
         if callable(obj):
             instance = obj(**{**preset, **kwargs})
         else:

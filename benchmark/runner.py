@@ -84,6 +84,9 @@ def prepare(spec: RunSpec, registries: Registries, echo: Echo = _quiet, embedder
     task = registries.tasks.create(spec.task)
     root = task.root(config.data_home(spec.data_home), cache)
     clips, skipped = _drop_missing(task, root, task.clips(root), spec.skip_missing)
+    if not clips:  # a run without clips would save a "complete" record without a score
+        raise BenchError(f"Task '{task.name}' has no clips to evaluate" + (f" ({len(skipped)} missing were skipped)"
+                         if skipped else "") + f". Run 'bench data check {spec.task}' to see what it found.")
     check_splits(task.name, task.splits(clips), clips)  # a leaking split fails before any extraction
     protocol = for_task(registries.protocols.create(spec.protocol or task.protocol),
                         getattr(task, "protocol_group", task.dataset))

@@ -20,6 +20,11 @@ Write a subclass, then run it with ``bench run --embedder path/to/file.py:MyEmbe
         def config(self):            # everything that changes the output; it is the cache key
             return {**super().config(), "weights_sha256": "…"}
 
+Options: ``--option KEY=VALUE`` reaches ``self.options`` only for keys declared in
+``accepted_options = {"key": "what it does"}`` (or as keyword parameters of ``__init__``); any other
+key is an error, since it would change nothing but the record. A model without a checkpoint sets
+``takes_weights = False`` so that ``--weights`` is refused rather than ignored.
+
 Check it with ``bench check-embedder path/to/file.py:MyEmbedder`` before a long run.
 Pooling over frames belongs to the probe protocol, not to the embedder.
 """
@@ -47,11 +52,17 @@ class Embedder:
     version: str = "1"
     #: clips per embed() call; lower it for memory-hungry models
     batch_size: int = 16
+    #: ``--option KEY=VALUE`` keys read from ``self.options``, with what each does. config() records
+    #: them (they change the output, so the cache key); any other key is an error, not ignored
+    accepted_options: dict[str, str] = {}
+    #: False for a model without a checkpoint: ``--weights`` is then an error, not ignored
+    takes_weights: bool = True
 
     def __init__(self, weights: str | None = None, device: str | None = None, **options: Any) -> None:
         from benchmark.config import default_device
 
         _require_embed(type(self))
+        check_options(type(self), options, weights)
         self.weights = weights
         self.device = device or default_device()
         self.options = options
@@ -87,7 +98,19 @@ class Embedder:
             "dim": self.dim,
             "input_kind": self.input_kind,
             "options": {k: v for k, v in sorted(self.options.items())},
+            # a plugin's checkpoint changes its output even when its own config() forgets to say so
+            **({"weights_sha256": self._weights_sha256()} if self.weights and self.takes_weights else {}),
         }
+
+    def _weights_sha256(self) -> str | None:
+        from pathlib import Path
+
+        from .weights import file_sha256
+
+        path = Path(self.weights).expanduser()
+        if not hasattr(self, "_base_weights_sha256"):
+            self._base_weights_sha256 = file_sha256(path) if path.is_file() else None
+        return self._base_weights_sha256
 
     def describe(self) -> str:
         """One line for ``bench list embedders``."""
@@ -117,3 +140,45 @@ def _require_embed(cls: type) -> None:
         "guide with a complete example is the docstring of embedders/base.py "
         "(python -c \"import embedders.base; help(embedders.base)\")."
     )
+
+
+def accepted_names(cls: type) -> list[str]:
+    """The options an embedder class takes: its constructor's keyword parameters and
+    ``accepted_options`` (weights and device have their own command-line options)."""
+    import inspect
+
+    names = []
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None or klass is Embedder:
+            continue
+        for param in inspect.signature(init).parameters.values():
+            if (param.kind in (param.POSITIONAL_OR_KEYWORD, param.KEYWORD_ONLY)
+                    and param.name not in ("self", "weights", "device") and param.name not in names):
+                names.append(param.name)
+    return names + [n for n in getattr(cls, "accepted_options", {}) if n not in names]
+
+
+def check_options(cls: type, options: dict[str, Any], weights: str | None) -> None:
+    """Refuse options the embedder would not use and weights it has no use for: a run recorded
+    with ``options: {n_mfcc: 13}`` must have used them."""
+    import difflib
+
+    from benchmark.errors import BenchError
+
+    label = getattr(cls, "name", "") or cls.__name__
+    accepted = accepted_names(cls)
+    takes = ("Its options: " + ", ".join(f"{n} ({cls.accepted_options[n]})" if n in cls.accepted_options else n
+                                         for n in accepted) + "." if accepted else "It takes no --option.")
+    unknown = [k for k in options if k not in getattr(cls, "accepted_options", {})]
+    if unknown:
+        hints = []
+        for key in unknown:
+            close = difflib.get_close_matches(key, accepted, n=1, cutoff=0.6)
+            hints.append(f"'{key}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
+        raise BenchError(f"Embedder '{label}' does not use the option {', '.join(hints)}: it would change nothing "
+                         f"but the record. {takes} Remove the option, or check the name in "
+                         "'bench list embedders'.")
+    if weights is not None and not getattr(cls, "takes_weights", True):
+        raise BenchError(f"Embedder '{label}' has no weights to load, so --weights {weights} would be ignored. "
+                         f"Drop --weights, or pick an embedder with a checkpoint ('bench list embedders'). {takes}")

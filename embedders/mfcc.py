@@ -16,8 +16,10 @@ class MFCC(Embedder):
     res_type = "kaiser_fast"
     dim = 120
     batch_size = 32
+    # fixed by the paper's recipe: not options (a different n_mfcc would be another embedder, not "mfcc")
     n_mfcc = 20
     delta_width = 5
+    takes_weights = False
 
     def embed(self, batch: Sequence[np.ndarray]) -> list[np.ndarray]:
         return [self._clip_vector(waveform)[None, :] for waveform in batch]

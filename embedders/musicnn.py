@@ -106,16 +106,23 @@ class Musicnn(Embedder):
     batch_size = 8
 
     def __init__(self, weights: str | None = None, device: str | None = None, variant: str = "mtat",
-                 resampler: str = "kaiser_best", seed: int = 0, chunk_batch: int | None = None,
+                 resampler: str = "kaiser_best", seed: int | None = None, chunk_batch: int | None = None,
                  **options: Any) -> None:
         super().__init__(weights=weights, device=device, **options)
         if variant not in (*PUBLIC, "mulap", "random"):
             raise BenchError(f"Unknown musicnn variant '{variant}'. Use one of: {', '.join([*PUBLIC, 'mulap', 'random'])}.")
         if resampler not in RESAMPLERS:
             raise BenchError(f"Unknown resampler '{resampler}' for musicnn. Use one of: {', '.join(RESAMPLERS)}.")
+        # options the variant would ignore are errors, not recorded as if applied
+        if variant != "random" and seed is not None:
+            raise BenchError(f"The option seed applies to the random-init variant only (musicnn-random); this "
+                             f"embedder loads the {variant} weights. Drop --option seed={seed}.")
+        if variant == "random" and weights is not None:
+            raise BenchError(f"musicnn-random has random weights (--option seed=N picks them): --weights {weights} "
+                             "would be ignored. Drop --weights, or use mulap/musicnn-mtat with it.")
         self.variant = variant
         self.res_type = resampler  # the harness decodes with benchmark.audio.load_audio(res_type=...)
-        self.seed = int(seed)
+        self.seed = int(seed or 0)
         # chunks per forward pass: on a CPU one chunk at a time was measured fastest (0.73 s against
         # 1.1-1.3 s for 4-64 chunks per pass, 40 chunks); on a GPU larger passes pay off
         if chunk_batch is None:

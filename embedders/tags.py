@@ -108,6 +108,8 @@ class TagEncoder(Embedder):
     url: str | None = None
     sha256: str | None = None
 
+    accepted_options = {"vocab": "tag vocabulary JSON, id -> tag", "word2vec": "word2vec model file for tag lookup"}
+
     def __init__(self, weights: str | None = None, device: str | None = None, **options: Any) -> None:
         super().__init__(weights=weights, device=device, **options)
         self.unknown_tags: Counter[str] = Counter()  # dropped tags, for the RunRecord

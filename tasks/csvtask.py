@@ -16,6 +16,8 @@ from benchmark.errors import BenchError, DataMissingError
 from .base import Clip, KINDS, Split, Task, kfold_splits, official_split
 
 METRICS = {"multiclass": ("accuracy",), "multilabel": ("roc_auc", "pr_auc"), "regression": ("r2",)}
+#: the options of ``csv:PATH?key=value``
+QUERY_OPTIONS = {"kind": "multiclass, multilabel or regression"}
 SPLIT_NAMES = {"train": "train", "training": "train", "valid": "valid", "validation": "valid",
                "val": "valid", "test": "test"}
 
@@ -44,24 +46,53 @@ class CsvTask(Task):
         elif self.kind == "multilabel":
             self.labels = tuple(sorted({label for t in targets for label in t}))
         else:
+            widths = sorted({len(t) for t in targets})
+            if len(widths) > 1:  # the probe needs one target vector width
+                first = len(targets[0])
+                lines = [i + 2 for i, t in enumerate(targets) if len(t) != first][:5]
+                raise BenchError(f"{self.csv_path}: regression targets have {' or '.join(map(str, widths))} values "
+                                 f"per row (line 2 has {first}; lines {lines} differ). Give every row the same number "
+                                 "of ';'-separated numbers.")
             self.labels = tuple(f"target{i}" for i in range(len(targets[0])))
 
     @classmethod
     def from_spec(cls, spec: str, **kwargs: Any) -> "CsvTask":
         path, _, query = spec.partition("?")
-        options = {k: v[-1] for k, v in parse_qs(query).items()}
+        options = {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
+        unknown = sorted(set(options) - set(QUERY_OPTIONS))
+        if unknown:  # an ignored misspelling would silently run another task than the one asked for
+            import difflib
+
+            hints = [f"'{k}'" + "".join(f" (did you mean '{c}'?)" for c in
+                                        difflib.get_close_matches(k, QUERY_OPTIONS, n=1, cutoff=0.5))
+                     for k in unknown]
+            raise BenchError(f"Unknown option {', '.join(hints)} in the task spec 'csv:{spec}'. A CSV task accepts "
+                             + ", ".join(f"?{k}= ({v})" for k, v in QUERY_OPTIONS.items())
+                             + f", e.g. csv:{path}?kind=regression.")
         return cls(path, kind=options.get("kind"))
 
     def _read(self):
         import pandas as pd
 
-        table = pd.read_csv(self.csv_path, dtype={"path": str, "label": str, "split": str})
+        layout = ("Give it a header line 'path,label,fold' (or 'path,label,split' with train/valid/test) and "
+                  "one line per audio file.")
+        try:
+            table = pd.read_csv(self.csv_path, dtype={"path": str, "label": str, "split": str})
+        except pd.errors.EmptyDataError:
+            raise BenchError(f"{self.csv_path} is empty. {layout}") from None
+        except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+            raise BenchError(f"{self.csv_path} cannot be read as a CSV ({exc}). {layout}") from None
         missing = [c for c in ("path", "label") if c not in table.columns]
         if missing or not ({"fold", "split"} & set(table.columns)):
             raise BenchError(
                 f"{self.csv_path} has columns {list(table.columns)}; it needs 'path', 'label' and either "
                 "'fold' or 'split' (train/valid/test)."
             )
+        if {"fold", "split"} <= set(table.columns):  # which one defines the splits would be a guess
+            raise BenchError(f"{self.csv_path} has both a 'fold' and a 'split' column: keep 'fold' for k-fold "
+                             "cross-validation or 'split' (train/valid/test) for one fixed split, not both.")
+        if table.empty:  # a run would save a "complete" record without a single score
+            raise BenchError(f"{self.csv_path} has a header but no rows: there is nothing to evaluate. {layout}")
         if table["label"].isna().any():
             rows = list(table.index[table["label"].isna()][:5] + 2)
             raise BenchError(f"{self.csv_path}: empty label on line(s) {rows}. Fill them or remove the rows.")
@@ -101,6 +132,10 @@ class CsvTask(Task):
         if not split.train or not split.test:
             raise BenchError(f"{self.csv_path}: the split column needs at least one train and one test row.")
         return [split]
+
+    def config(self) -> dict[str, Any]:
+        # the file is part of the task's identity: d1/data.csv and d2/data.csv are both csv:data
+        return {**super().config(), "source": str(self.csv_path)}
 
     def describe(self) -> str:
         return f"user dataset {self.csv_path}"

@@ -128,7 +128,7 @@ def test_csv_task_over_real_recordings(shared, tmp_path):
 
 def test_embedder_options_reach_the_embedder_and_its_cache_key(tmp_path):
     plugin = tmp_path / "plugin.py"
-    plugin.write_text(PLUGIN)
+    plugin.write_text(PLUGIN + '    accepted_options = {"gain": "input gain", "mode": "speed or precision"}\n')
     csv = write_csv_dataset(tmp_path / "data")
     code, out = invoke("run", "-e", f"{plugin}:Energy", "-t", f"csv:{csv}", "--seeds", 1, "--option", "gain=2",
                        "--option", "mode=fast")

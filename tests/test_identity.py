@@ -172,3 +172,117 @@ def test_probe_split_itself_refuses_a_leak(tmp_path):
     split = Split("leaky", tuple(ids[:3]), (), tuple(ids[2:]))
     with pytest.raises(LeakError, match="Split 'leaky'"):
         probe_split(task, PROTOCOLS.create("linear"), split, frames, clips, [0], "cpu")
+
+
+# -- item 7: options and weights that would change nothing ---------------------------------------
+def test_unknown_options_and_unused_weights_are_errors_that_list_what_is_accepted(tmp_path):
+    from benchmark.errors import BenchError
+    from embedders import EMBEDDERS
+
+    csv = write_csv_dataset(tmp_path / "data", n_per_class=2)
+    code, out = invoke("run", "-e", "mfcc", "-t", f"csv:{csv}", "--seeds", 1, "--option", "n_mfcc=13")
+    assert code == 2 and "does not use the option 'n_mfcc'" in out and "takes no --option" in out
+    assert not list(Path(os.environ["BENCH_RESULTS_DIR"]).glob("runs/*/*/*.json"))
+    weights = tmp_path / "w.pt"
+    weights.write_bytes(b"x")
+    code, out = invoke("run", "-e", "mfcc", "-t", f"csv:{csv}", "--seeds", 1, "--weights", weights)
+    assert code == 2 and "has no weights to load" in out
+    code, out = invoke("embed", "-e", "mfcc", csv.parent / "audio" / "low_0.wav", "-o", tmp_path / "o.npz",
+                       "--option", "n_mfcc=13")
+    assert code == 2 and "n_mfcc" in out
+    with pytest.raises(BenchError, match=r"'vocb' \(did you mean 'vocab'\?\).*vocab \(tag vocabulary"):
+        EMBEDDERS.create("w2v-128-mean-tags", vocb="v.json")
+    with pytest.raises(BenchError, match=r"'resampeler' \(did you mean 'resampler'\?\)"):
+        EMBEDDERS.create("musicnn-mtat", resampeler="soxr_hq")
+    with pytest.raises(BenchError, match="seed applies to the random-init variant only"):
+        EMBEDDERS.create("musicnn-mtat", seed=3)
+    with pytest.raises(BenchError, match="has random weights"):
+        EMBEDDERS.create("musicnn-random", weights=str(weights))
+    # an option fixed by the name would be recorded under the wrong name
+    with pytest.raises(BenchError, match="'coala' fixes variant='coala'"):
+        EMBEDDERS.create("coala", variant="w2v-128-mean")
+    assert EMBEDDERS.create("coala", variant="coala").variant == "coala"
+
+
+def test_every_accepted_option_changes_the_cache_key(tmp_path):
+    """What an embedder accepts must reach config(): otherwise the record says it was applied
+    while the embeddings are the default ones."""
+    from embedders import EMBEDDERS
+    from embedders.base import accepted_names
+    from tests.test_registry import PLUGIN
+
+    assert accepted_names(type(EMBEDDERS.create("mfcc"))) == []  # the paper's fixed recipe
+    plugin = tmp_path / "plugin.py"
+    plugin.write_text(PLUGIN + '    accepted_options = {"gain": "input gain"}\n')
+    base = EMBEDDERS.create(f"{plugin}:Energy").config()
+    assert EMBEDDERS.create(f"{plugin}:Energy", gain=2).config() != base
+    weights = tmp_path / "w.bin"
+    weights.write_bytes(b"one")
+    first = EMBEDDERS.create(f"{plugin}:Energy", weights=str(weights)).config()
+    weights.write_bytes(b"two")
+    assert EMBEDDERS.create(f"{plugin}:Energy", weights=str(weights)).config() != first != base
+    assert EMBEDDERS.create("musicnn-random", seed=1).config() != EMBEDDERS.create("musicnn-random").config()
+    assert (EMBEDDERS.create("musicnn-mtat", resampler="soxr_hq").config()["res_type"]
+            != EMBEDDERS.create("musicnn-mtat").config()["res_type"])
+
+
+# -- item 4: one task name, two datasets; CSV specs that would be guessed at ---------------------
+FAST = "tests.datasets:COALA_FAST"
+
+
+def test_two_datasets_with_one_task_name_are_never_compared_or_tabulated_together(tmp_path):
+    from tests.test_registry import PLUGIN
+
+    plugin = tmp_path / "plugin.py"
+    plugin.write_text(PLUGIN)
+    d1 = write_csv_dataset(tmp_path / "d1", n_per_class=4)
+    d2 = write_csv_dataset(tmp_path / "d2", n_per_class=4, classes=("a", "b"))
+    assert run_bench("mfcc", f"csv:{d1}", seeds=2, protocol=FAST)["task"]["name"] == "csv:data"
+    assert run_bench(f"{plugin}:Energy", f"csv:{d2}", seeds=2, protocol=FAST)["task"]["name"] == "csv:data"
+    code, out = invoke("compare", "mfcc", "energy", "--task", "csv:data")
+    assert code == 2 and "names 2 different clip sets" in out
+    assert "'csv:d1/data.csv' (runs of mfcc)" in out and "'csv:d2/data.csv' (runs of energy)" in out
+    code, out = invoke("compare", "mfcc", "energy", "--task", "csv:d1/data.csv")
+    assert code == 2 and "No complete run of embedder 'energy'" in out
+    code, out = invoke("table")
+    assert code == 0 and "csv:d1/data.csv" in out and "csv:d2/data.csv" in out
+    header = next(line for line in out.splitlines() if line.startswith("|"))
+    assert header.count("csv:") == 2, out  # two columns, not one
+    code, only = invoke("table", "-t", "csv:data")
+    assert code == 0 and next(line for line in only.splitlines() if line.startswith("|")) == header
+    code, one = invoke("table", "-t", f"csv:{d2}")
+    assert code == 0 and "csv:d2/data.csv" in one and "csv:d1" not in one
+    # the same clip set by both: compared, and named so
+    run_bench("mfcc", f"csv:{d2}", seeds=2, protocol=FAST)
+    code, out = invoke("compare", "mfcc", "energy", "--task", "csv:d2/data.csv")
+    assert code == 0 and "on csv:d2/data.csv" in out
+
+
+def test_compare_refuses_runs_on_audio_that_changed_between_them(tmp_path):
+    from tests.test_registry import PLUGIN
+
+    plugin = tmp_path / "plugin.py"
+    plugin.write_text(PLUGIN)
+    csv = write_csv_dataset(tmp_path / "data", n_per_class=4)
+    run_bench("mfcc", f"csv:{csv}", seeds=2, protocol=FAST)
+    write_wav(csv.parent / "audio" / "low_0.wav", tone(0.5, freq=900))
+    run_bench(f"{plugin}:Energy", f"csv:{csv}", seeds=2, protocol=FAST)
+    code, out = invoke("compare", "mfcc", "energy", "--task", "csv:data")
+    assert code == 2 and "audio of task 'csv:data' changed" in out and "Run 'mfcc'" in out
+
+
+@pytest.mark.parametrize("content, query, message", [
+    (None, "?knd=regression", "Unknown option 'knd' (did you mean 'kind'?)"),
+    ("path,label,fold,split\na.wav,x,1,train\n", "", "both a 'fold' and a 'split' column"),
+    ("", "", "is empty"),
+    ("path,label,fold\n", "", "has a header but no rows"),
+    ("path,label,split\na.wav,1;2,train\nb.wav,3,test\nc.wav,4;5,test\n", "?kind=regression",
+     "regression targets have 1 or 2 values per row (line 2 has 2; lines [3] differ)"),
+])
+def test_csv_specs_that_bench_would_have_to_guess_at_are_errors(tmp_path, content, query, message):
+    csv = write_csv_dataset(tmp_path, n_per_class=2) if content is None else tmp_path / "data.csv"
+    if content is not None:
+        csv.write_text(content)
+    code, out = invoke("run", "-e", "mfcc", "-t", f"csv:{csv}{query}", "--seeds", 1)
+    assert code == 2 and message in out and "Traceback" not in out
+    assert not list(Path(os.environ["BENCH_RESULTS_DIR"]).glob("runs/*/*/*.json"))

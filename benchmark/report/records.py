@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..errors import BenchError
+from ..identity import display_name, label_tasks, matches
 from ..results import ResultsStore, protocol_label
 
 
@@ -29,7 +30,9 @@ def load_records(results_dir: str | Path) -> list[dict[str, Any]]:
             "or point --results-dir at the folder that holds runs/."
         )
     # the results store owns the on-disk format; running records are shown as such
-    return [_as_dict(r) for r in ResultsStore(root).records(complete_only=False)]
+    records = [_as_dict(r) for r in ResultsStore(root).records(complete_only=False)]
+    label_tasks(records)  # one task name on two clip sets: two columns, with names that tell them apart
+    return records
 
 
 def protocol_name(record: dict[str, Any]) -> str:
@@ -41,7 +44,13 @@ def embedder_name(record: dict[str, Any]) -> str:
 
 
 def task_name(record: dict[str, Any]) -> str:
-    return str((record.get("task") or {}).get("name", "?"))
+    """The task as tables show and group it: its name, or its label where the name is shared by
+    several clip sets (see ``benchmark.identity.label_tasks``)."""
+    return display_name(record.get("task") or {})
+
+
+def task_wanted(record: dict[str, Any], wanted: Iterable[str]) -> bool:
+    return any(matches(record.get("task") or {}, w) for w in wanted)
 
 
 def headline_metric(record: dict[str, Any]) -> str | None:

@@ -172,14 +172,19 @@ def grid_table(
     wanted_tasks, wanted_emb = list(tasks or []), list(embedders or [])
     chosen = [
         r for r in records
-        if (not wanted_tasks or rec.task_name(r) in wanted_tasks) and (not wanted_emb or rec.embedder_name(r) in wanted_emb)
+        if (not wanted_tasks or rec.task_wanted(r, wanted_tasks)) and (not wanted_emb or rec.embedder_name(r) in wanted_emb)
     ]
     cells = rec.index(chosen)
     task_metrics: dict[str, list[str]] = {}
     for r in chosen:
         metrics = list((r.get("task") or {}).get("metrics") or (r.get("summary") or {}).keys())
         task_metrics.setdefault(rec.task_name(r), metrics if all_metrics else metrics[:1])
-    task_order = wanted_tasks or sorted(task_metrics)
+    # a wanted name may stand for several clip sets (a column each) or for none yet (a "not run" column)
+    task_order = list(dict.fromkeys(
+        t for w in wanted_tasks
+        for t in ([t for t in sorted(task_metrics) if any(rec.task_name(r) == t and rec.task_wanted(r, [w])
+                                                          for r in chosen)] or [w])
+    )) if wanted_tasks else sorted(task_metrics)
     columns = [Column(f"{t} ({m})" if all_metrics else t, t, m) for t in task_order for m in task_metrics.get(t, ["?"])]
 
     # one row per embedder; split by protocol only where an embedder ran a task under several
