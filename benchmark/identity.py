@@ -73,8 +73,8 @@ def _distinct_labels(name: str, groups: Mapping[str, list[dict]]) -> dict[str, s
         for k in range(1, max(len(p) for p in parts.values()) + 1):
             tails = {identity: "/".join(p[-k:]) for identity, p in parts.items()}
             if len(set(tails.values())) == len(tails):
-                prefix = "csv:" if name.startswith("csv:") else f"{name} "
-                candidates.append({i: prefix + t if prefix == "csv:" else f"{name} ({t})" for i, t in tails.items()})
+                candidates.append({i: f"csv:{t}" if name.startswith("csv:") else f"{name} ({t})"
+                                   for i, t in tails.items()})
                 break
     candidates.append({identity: f"{name} ({task.get('n_clips', '?')} clips)" for identity, task in first.items()})
     for labels in candidates:
@@ -125,3 +125,24 @@ def require_same_data(a: dict, b: dict) -> None:
         raise BenchError(f"The audio of task '{display_name(ta)}' changed between the runs of '{ea}' and '{eb}' (files "
                          f"replaced, repaired or moved): their scores cannot be paired. Run '{older}' on the task "
                          "again (bench run), then compare.")
+
+
+def one_clip_set_per_name(records: Iterable[dict]) -> tuple[list[dict], list[str]]:
+    """For layouts keyed by task name (the papers' tables): of each name's clip sets, the one with
+    the most clips (the complete dataset; then the most runs), as copies without a label; and the
+    labels of the clip sets left out."""
+    records = list(records)
+    groups: dict[str, dict[str, list[dict]]] = {}
+    for record in records:
+        task = record.get("task") or {}
+        groups.setdefault(str(task.get("name", "?")), {}).setdefault(task_identity(task), []).append(record)
+    kept, left_out = [], []
+    for name, sets in groups.items():
+        labels = _distinct_labels(name, {i: [m.get("task") or {} for m in members] for i, members in sets.items()})
+        best = max(sets, key=lambda i: (int((sets[i][0].get("task") or {}).get("n_clips") or 0), len(sets[i]), i))
+        for identity, members in sets.items():
+            if identity == best:
+                kept += [{**r, "task": {k: v for k, v in (r.get("task") or {}).items() if k != "label"}} for r in members]
+            else:
+                left_out.append(labels[identity])
+    return kept, sorted(set(left_out))

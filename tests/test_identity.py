@@ -286,3 +286,18 @@ def test_csv_specs_that_bench_would_have_to_guess_at_are_errors(tmp_path, conten
     code, out = invoke("run", "-e", "mfcc", "-t", f"csv:{csv}{query}", "--seeds", 1)
     assert code == 2 and message in out and "Traceback" not in out
     assert not list(Path(os.environ["BENCH_RESULTS_DIR"]).glob("runs/*/*/*.json"))
+
+
+def test_a_paper_table_takes_one_clip_set_per_task_and_says_what_it_left_out(tmp_path):
+    from _report_runs import write_run
+    from benchmark.report.reference import PAPERS
+    from benchmark.report.table import paper_table
+
+    full = write_run(tmp_path, "us8k", "coala", 0.8)
+    partial = write_run(tmp_path, "us8k", "mfcc", 0.7)
+    full["task"].update(clip_hash="a" * 16, n_clips=8732)
+    partial["task"].update(clip_hash="b" * 16, n_clips=8000)  # run with --skip-missing on fewer clips
+    table = paper_table(PAPERS["coala"][0], [full, partial])
+    ours = [c for row in table.rows if row.kind == "ours" for c in row.cells if c.status == "ok"]
+    assert [c.embedder for c in ours] == ["coala"]
+    assert any("us8k (8000 clips)" in note for note in table.notes)

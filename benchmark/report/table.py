@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from . import records as rec
+from ..identity import one_clip_set_per_name
 from .reference import PaperTable, Reported, load_published
 
 #: an entry whose paired test against the column's best gives p >= ALPHA gets the "not significant" mark
@@ -217,6 +218,8 @@ def paper_table(layout: PaperTable, records: Iterable[dict[str, Any]], published
     """One paper's table: the reported rows, each followed by our row of the same system, then our
     other embedders that ran the table's tasks under the paper's protocol."""
     published = published if published is not None else load_published()
+    # the paper's columns are task names: one clip set each (the complete one), never two mixed
+    records, other_sets = one_clip_set_per_name(records)
     cells = {k: r for k, r in rec.index(records).items() if k[2] == layout.protocol}
     columns = [Column(c.label, c.our_tasks[0], c.metric) for c in layout.columns]
     reported = layout.reported(published)
@@ -252,6 +255,8 @@ def paper_table(layout: PaperTable, records: Iterable[dict[str, Any]], published
     task_set = {t for c in layout.columns for t in c.our_tasks}
     for emb in sorted({e for (t, e, _) in cells if t in task_set} - covered):
         rows.append(our_row(emb, None, lambda task, e=emb: e))
+    notes += [f"Runs on another clip set of a task ({label}) are not in this table; see 'bench table'."
+              for label in other_sets if label.split(" ")[0] in task_set]
     table = Table(key=layout.key, title=layout.title, columns=columns, rows=rows, notes=notes)
     emphasise(table)
     _skip_notes(table)
