@@ -10,7 +10,7 @@ from pathlib import Path
 from .errors import BenchError
 from .identity import display_name, latest_run, require_one_clip_set, require_same_data
 from .results import protocol_label
-from .stats import paired_test
+from .stats import NOT_COMPARABLE, TOO_FEW, paired_test
 
 
 def load_pair(results_dir: str | Path, task: str, embedder_a: str, embedder_b: str,
@@ -49,22 +49,36 @@ def compare_records(a: dict, b: dict, metric: str | None = None) -> dict:
     return result
 
 
+def verdict(result: dict) -> str:
+    """The one-line answer; it never claims more than the number of pairs allows."""
+    a, b, n = result["embedder_a"], result["embedder_b"], result["n_pairs"]
+    alpha = result.get("alpha", 0.05)
+    if result.get("status") == NOT_COMPARABLE:
+        return (f"not comparable: {result['n_nan']} of {n} (split, seed) pairs have a NaN {result['metric']} "
+                "(an undefined metric, e.g. a label with no positive test clip); see the runs' notes")
+    if result.get("status") == TOO_FEW:
+        return (f"too few (split, seed) pairs to test: {n} pair(s), whose smallest possible p is "
+                f"{result['min_p_value']:.3g}; at least {result['min_pairs']} are needed for p < {alpha:g} "
+                "(run both with more --seeds or on a task with more splits)")
+    if result["p_value"] < alpha:
+        return f"{a if result['diff'] > 0 else b} is better (p < {alpha:g})"
+    return f"no significant difference (p >= {alpha:g})"
+
+
 def format_comparison(result: dict) -> str:
     pct = 100.0
     a, b, metric = result["embedder_a"], result["embedder_b"], result["metric"]
-    lo, hi = result["ci95"]
-    if result["p_value"] < 0.05:
-        verdict = f"{a if result['diff'] > 0 else b} is better (p < 0.05)"
-    else:
-        verdict = "no significant difference (p >= 0.05)"
-    return "\n".join([
-        f"{a} vs {b} on {result['task']} ({result['protocol']}), {metric}:",
-        f"  {a}: {result['mean_a'] * pct:.2f}   {b}: {result['mean_b'] * pct:.2f}",
-        f"  difference (A - B): {result['diff'] * pct:+.2f} points, 95% CI [{lo * pct:+.2f}, {hi * pct:+.2f}], "
-        f"p = {result['p_value']:.4g}",
-        f"  {result['n_pairs']} matching (split, seed) pairs over {result['n_splits']} split(s); {result['method']}",
-        f"  verdict: {verdict}",
-    ])
+    lines = [f"{a} vs {b} on {result['task']} ({result['protocol']}), {metric}:",
+             f"  {a}: {result['mean_a'] * pct:.2f}   {b}: {result['mean_b'] * pct:.2f}"]
+    if result.get("diff") is not None:
+        line = f"  difference (A - B): {result['diff'] * pct:+.2f} points"
+        if result.get("ci95"):
+            lo, hi = result["ci95"]
+            line += f", 95% CI [{lo * pct:+.2f}, {hi * pct:+.2f}], p = {result['p_value']:.4g}"
+        lines.append(line)
+    lines += [f"  {result['n_pairs']} matching (split, seed) pairs over {result['n_splits']} split(s); {result['method']}",
+              f"  verdict: {verdict(result)}"]
+    return "\n".join(lines)
 
 
 def compare(results_dir: str | Path, task: str, embedder_a: str, embedder_b: str, metric: str | None = None,

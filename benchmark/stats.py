@@ -3,13 +3,19 @@
 * ``summarize``: per metric, the mean over splits for each seed (the paper headline: mean over
   folds), then over seeds the mean, the sample standard deviation (ddof=1) and a 95% Student-t
   confidence interval of the mean: mean ± t(0.975, n-1) · std / sqrt(n).
-* ``paired_test``: the difference A - B on matching (split, seed) scores, with a paired two-stage
-  bootstrap: resample the splits with replacement, then within each drawn split resample the
-  seeds with replacement, and average the paired differences (10,000 resamples, fixed RNG seed,
-  so the same records always give the same numbers). CI = 2.5/97.5 percentiles; two-sided
-  p = min(1, 2·min(P(Δ* <= 0), P(Δ* >= 0))) with the +1 correction. Resampling splits keeps the
-  dependence between the seeds of a split (same test clips); with one official split it reduces
-  to a bootstrap over seeds, which measures the probe's seed variability only.
+* ``paired_test``: the difference A - B on matching (split, seed) scores. The p-value is an
+  exact paired sign-flip (permutation) test: under "no difference" each pair's difference is as
+  likely to be negative as positive, so the statistic (the mean difference, splits weighted
+  equally) is compared with its value under all 2^n sign patterns (n <= 16; above, 20,000 random
+  patterns from a fixed RNG seed, with the +1 correction). With n pairs the smallest reachable
+  two-sided p is 2/2^n, so below ``min_pairs(alpha)`` pairs (6 for alpha = 0.05) no verdict is
+  possible and the result says "too few (split, seed) pairs to test"; a NaN difference makes
+  the runs "not comparable". The 95% CI of the difference comes from a paired two-stage
+  bootstrap: resample the splits with replacement, then within each drawn split the seeds
+  (10,000 resamples, fixed RNG seed, so the same records always give the same numbers).
+  Resampling splits keeps the dependence between the seeds of a split (same test clips); with
+  one official split it reduces to a bootstrap over seeds, which measures the probe's seed
+  variability only.
 """
 from __future__ import annotations
 
@@ -22,8 +28,15 @@ import numpy as np
 from .errors import BenchError
 
 CI_METHOD = "student_t_95_over_seeds"
-PAIRED_METHOD = "paired_two_stage_bootstrap(splits, seeds; 10000 resamples; percentile CI)"
+PAIRED_METHOD = ("exact paired sign-flip test over (split, seed) pairs (two-sided; 20000 random sign patterns "
+                 "above 16 pairs); CI: paired two-stage bootstrap (splits, seeds; 10000 resamples; percentile)")
 N_BOOTSTRAP = 10_000
+ALPHA = 0.05
+#: pairs up to which all 2^n sign patterns are enumerated
+EXACT_MAX_PAIRS = 16
+N_FLIPS = 20_000
+#: paired_test statuses
+TESTED, TOO_FEW, NOT_COMPARABLE = "tested", "too few pairs", "not comparable"
 
 
 def _t975(df: int) -> float:
@@ -80,16 +93,68 @@ def _pairs(record_a: dict, record_b: dict, metric: str) -> dict[tuple[str, int],
     return {k: (a[k], b[k]) for k in common}
 
 
-def paired_test(record_a: dict, record_b: dict, metric: str, n_boot: int = N_BOOTSTRAP, rng_seed: int = 0) -> dict:
-    """Difference A - B in ``metric`` over the matching (split, seed) scores, with its bootstrap
-    95% CI and two-sided p-value."""
+def min_p_value(n_pairs: int) -> float:
+    """The smallest two-sided p-value an exact sign-flip test can give with ``n_pairs`` pairs."""
+    return min(1.0, 2.0 / 2.0 ** n_pairs)
+
+
+def min_pairs(alpha: float = ALPHA) -> int:
+    """The fewest pairs with which the sign-flip test can reach p < ``alpha``."""
+    n = 1
+    while min_p_value(n) >= alpha:
+        n += 1
+    return n
+
+
+def sign_flip_p(diffs: np.ndarray, weights: np.ndarray, n_flips: int = N_FLIPS, rng_seed: int = 0) -> float:
+    """Two-sided p of the weighted mean difference under random signs: exact up to
+    EXACT_MAX_PAIRS pairs, else ``n_flips`` random patterns with the +1 correction."""
+    wd = np.asarray(diffs, float) * np.asarray(weights, float)
+    n = wd.size
+    observed = abs(float(wd.sum()))
+    tol = 1e-12 * max(1.0, float(np.abs(wd).sum()))  # ties up to rounding count as "as extreme"
+    if n <= EXACT_MAX_PAIRS:
+        patterns = (np.arange(2 ** n)[:, None] >> np.arange(n)) & 1
+        values = (1 - 2 * patterns) @ wd
+        return float(np.mean(np.abs(values) >= observed - tol))
+    rng = np.random.default_rng(rng_seed)
+    hits, done = 0, 0
+    while done < n_flips:  # in chunks, to bound memory for many pairs
+        size = min(5000, n_flips - done)
+        signs = 1 - 2 * rng.integers(0, 2, size=(size, n), dtype=np.int8)
+        hits += int(np.sum(np.abs(signs @ wd) >= observed - tol))
+        done += size
+    return (hits + 1) / (n_flips + 1)
+
+
+def paired_test(record_a: dict, record_b: dict, metric: str, n_boot: int = N_BOOTSTRAP, rng_seed: int = 0,
+                alpha: float = ALPHA) -> dict:
+    """Difference A - B in ``metric`` over the matching (split, seed) scores: its sign-flip
+    p-value and bootstrap 95% CI. ``status`` is TESTED, TOO_FEW (``p_value`` None: fewer than
+    ``min_pairs(alpha)`` pairs) or NOT_COMPARABLE (a NaN score; ``p_value`` None)."""
     pairs = _pairs(record_a, record_b, metric)
+    result = {"metric": metric, "n_pairs": len(pairs), "method": PAIRED_METHOD, "alpha": alpha,
+              "min_pairs": min_pairs(alpha), "min_p_value": min_p_value(len(pairs)),
+              "diff": None, "ci95": None, "p_value": None}
     by_split: dict[str, list[float]] = defaultdict(list)
     for (split, _seed), (a, b) in pairs.items():
         by_split[split].append(a - b)
+    result["n_splits"] = len(by_split)
+    nan = [key for key, (a, b) in pairs.items() if math.isnan(a) or math.isnan(b)]
+    if nan:
+        return {**result, "status": NOT_COMPARABLE, "n_nan": len(nan),
+                "mean_a": float("nan"), "mean_b": float("nan")}
+    result.update(mean_a=float(np.mean([a for a, _ in pairs.values()])),
+                  mean_b=float(np.mean([b for _, b in pairs.values()])))
     groups = [np.asarray(v) for _, v in sorted(by_split.items())]
     # the point estimate weighs splits equally, as the headline (mean over splits) does
     diff = float(np.mean([g.mean() for g in groups]))
+    result["diff"] = diff
+    if len(pairs) < result["min_pairs"]:
+        return {**result, "status": TOO_FEW}
+    diffs = np.concatenate(groups)
+    weights = np.concatenate([np.full(len(g), 1.0 / (len(groups) * len(g))) for g in groups])
+    p = sign_flip_p(diffs, weights, rng_seed=rng_seed)
     rng = np.random.default_rng(rng_seed)
     n_splits = len(groups)
     picks = rng.integers(0, n_splits, size=(n_boot, n_splits))
@@ -101,10 +166,4 @@ def paired_test(record_a: dict, record_b: dict, metric: str, n_boot: int = N_BOO
         boot += means[picks[:, j], np.arange(n_boot)]
     boot /= n_splits
     lo, hi = np.percentile(boot, [2.5, 97.5])
-    p = 2 * min((np.sum(boot <= 0) + 1) / (n_boot + 1), (np.sum(boot >= 0) + 1) / (n_boot + 1))
-    if np.all(np.concatenate(groups) == 0):
-        p = 1.0
-    return {"diff": diff, "ci95": [float(lo), float(hi)], "p_value": float(min(1.0, p)), "method": PAIRED_METHOD,
-            "n_pairs": len(pairs), "n_splits": n_splits, "metric": metric,
-            "mean_a": float(np.mean([a for a, _ in pairs.values()])),
-            "mean_b": float(np.mean([b for _, b in pairs.values()]))}
+    return {**result, "status": TESTED, "ci95": [float(lo), float(hi)], "p_value": float(min(1.0, p))}

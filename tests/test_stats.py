@@ -100,3 +100,65 @@ def test_bench_compare_command(tmp_path):
     result = CliRunner().invoke(cli, ["compare", "plain", "good", "--task", "demo", "--metric", "r2",
                                       "--results-dir", str(tmp_path)])
     assert result.exit_code == 2 and "Traceback" not in result.output and "no 'r2' scores" in result.output
+
+
+def test_one_pair_is_too_few_to_claim_anything(tmp_path):
+    """Issue 14 item 6: one split and one seed printed p = 0.0002 and a verdict."""
+    from benchmark.compare import format_comparison, compare_records
+
+    a, b = _record({("test", 0): 0.9}, "mfcc"), _record({("test", 0): 0.5}, "other")
+    result = stats.paired_test(a, b, "accuracy")
+    assert result["status"] == stats.TOO_FEW and result["p_value"] is None and result["min_p_value"] == 1.0
+    text = format_comparison(compare_records(a, b))
+    assert "too few (split, seed) pairs to test" in text and "is better" not in text and "p = " not in text
+
+
+@pytest.mark.parametrize("n", range(1, 9))
+def test_p_value_never_below_what_n_pairs_allow(n):
+    """Every pair in favour of A: the exact test gives exactly 2/2^n, and a verdict only from
+    min_pairs(0.05) = 6 pairs on."""
+    a = _record({("s", k): 0.8 + 0.01 * k for k in range(n)})
+    b = _record({("s", k): 0.5 for k in range(n)})
+    result = stats.paired_test(a, b, "accuracy")
+    assert stats.min_pairs(0.05) == 6
+    if n < 6:
+        assert result["status"] == stats.TOO_FEW and result["p_value"] is None
+    else:
+        assert result["status"] == stats.TESTED and result["p_value"] == pytest.approx(2 / 2 ** n)
+        assert result["p_value"] >= stats.min_p_value(n)
+
+
+def test_many_pairs_use_random_sign_patterns_bounded_below():
+    rng = np.random.default_rng(3)
+    base = {(f"f{k}", s): float(rng.uniform(0.5, 0.9)) for k in range(4) for s in range(5)}  # 20 pairs > 16
+    better = {key: v + 0.05 for key, v in base.items()}
+    result = stats.paired_test(_record(better), _record(base), "accuracy")
+    assert result["p_value"] == pytest.approx(1 / (stats.N_FLIPS + 1))
+
+
+def test_nan_differences_are_not_comparable():
+    """Issue 14 item 6: a run against itself on a NaN metric printed 'mfcc is better'."""
+    from benchmark.compare import format_comparison, compare_records
+
+    values = {(f"f{k}", s): (float("nan") if s == 0 else 0.7) for k in range(3) for s in range(4)}
+    a, b = _record(values, "mfcc"), _record(values, "mfcc")
+    result = stats.paired_test(a, b, "accuracy")
+    assert result["status"] == stats.NOT_COMPARABLE and result["p_value"] is None and result["n_nan"] == 3
+    text = format_comparison(compare_records(a, b))
+    assert "not comparable" in text and "is better" not in text and "nan" not in text.split("verdict")[1]
+
+
+def test_table_marks_cells_it_cannot_test(tmp_path):
+    """The † marks use the same test: a one-seed, one-split run gets ‡ (untested) and no p-value,
+    not silence (which reads as 'significantly worse')."""
+    from _report_runs import write_run
+    from benchmark import report
+
+    write_run(tmp_path, "gtzan", "mfcc", 0.70, seeds=1)
+    write_run(tmp_path, "gtzan", "coala", 0.75, seeds=1)
+    table = report.build_tables(tmp_path, tasks=["gtzan"])[0]
+    cells = {r.label: r.cells[0] for r in table.rows}
+    assert cells["mfcc"].p_value is None and not cells["mfcc"].not_significant
+    assert cells["mfcc"].untested.startswith("too few (split, seed) pairs to test (1;")
+    text = report.render_tables([table])
+    assert "‡" in text and any("too few" in n for n in table.notes)

@@ -12,10 +12,13 @@ from tabulate import tabulate
 from .table import Cell, Row, Table
 
 NOT_SIG = "†"
+UNTESTED = "‡"
 SKIPPED = "ˢ"
 LEGEND = (
     "Ours: mean ± std over seeds (number of seeds), in %. Best of our runs per column in bold, second "
-    f"underlined; {NOT_SIG} not significantly different from the column's best (paired test, p ≥ 0.05); "
+    f"underlined; {NOT_SIG} not significantly different from the column's best (paired sign-flip test, p ≥ 0.05); "
+    f"{UNTESTED} no paired test possible against the column's best (too few (split, seed) pairs or not comparable; "
+    "see notes); "
     f"{SKIPPED} clips were skipped (see notes); 'running' = run not finished; 'not run' = no run yet; "
     "'–' = not reported. Reported rows are the papers' published numbers."
 )
@@ -46,6 +49,8 @@ def cell_text(cell: Cell, digits: int = 1) -> str:
     text = _number(cell, digits)
     if cell.not_significant:
         text += NOT_SIG
+    if cell.untested:
+        text += UNTESTED
     if cell.skipped:
         text += SKIPPED
     return text
@@ -86,7 +91,7 @@ def to_markdown(table: Table, digits: int = 1) -> str:
 
 _TEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
         "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "±": r"$\pm$", "²": r"$^2$",
-        "–": "--", "—": "---", "≥": r"$\geq$", NOT_SIG: r"$^\dagger$", SKIPPED: r"$^{s}$", "…": "...", "×": r"$\times$"}
+        "–": "--", "—": "---", "≥": r"$\geq$", NOT_SIG: r"$^\dagger$", UNTESTED: r"$^\ddagger$", SKIPPED: r"$^{s}$", "…": "...", "×": r"$\times$"}
 
 
 def tex_escape(text: str) -> str:
@@ -133,7 +138,7 @@ def to_latex(tables: list[Table], digits: int = 1) -> str:
 
 CSV_FIELDS = ["table", "system", "source", "embedder", "protocol", "column", "task", "metric", "status", "mean",
               "std", "n_seeds", "ci95_low", "ci95_high", "skipped", "best", "second", "not_significant", "p_value",
-              "run_key", "average", "rank"]
+              "untested", "run_key", "average", "rank"]
 
 
 def to_csv(tables: list[Table]) -> str:
@@ -152,7 +157,7 @@ def to_csv(tables: list[Table]) -> str:
                     "metric": col.metric, "status": cell.status, "mean": pct(cell.mean), "std": pct(cell.std),
                     "n_seeds": cell.n_seeds or "", "ci95_low": pct(ci[0]), "ci95_high": pct(ci[1]), "skipped": cell.skipped,
                     "best": int(cell.best), "second": int(cell.second), "not_significant": int(cell.not_significant),
-                    "p_value": "" if cell.p_value is None else cell.p_value, "run_key": cell.run_key or "",
+                    "p_value": "" if cell.p_value is None else cell.p_value, "untested": cell.untested or "", "run_key": cell.run_key or "",
                     "average": pct(row.average) if table.with_average else "", "rank": row.rank or "",
                 })
     return buffer.getvalue()

@@ -30,6 +30,8 @@ class Cell:
     second: bool = False
     not_significant: bool = False
     p_value: float | None = None
+    #: why no paired test against the column's best was possible (too few pairs, NaN, ...), else None
+    untested: str | None = None
     done: int = 0  # (split, seed) scores present, and expected, for a running record
     total: int = 0
     record: dict[str, Any] | None = field(default=None, repr=False)
@@ -124,16 +126,35 @@ def emphasise(table: Table, alpha: float = ALPHA) -> None:
                 continue
             try:
                 result = test(best.record, c.record, column.metric)
-                p = result.get("p_value") if isinstance(result, dict) else getattr(result, "p_value", None)
-            except Exception:  # noqa: BLE001 - no matching pairs (other splits, other task): no mark
-                p = None
+            except Exception as exc:  # noqa: BLE001 - no matching pairs (other splits, other task)
+                result = {"status": "not comparable", "reason": str(exc)}
+            if not isinstance(result, dict):
+                result = {"p_value": getattr(result, "p_value", None)}
+            p = result.get("p_value")
             if p is not None and p == p:  # NaN means the test could not be made
                 c.p_value = float(p)
                 c.not_significant = c.p_value >= alpha
-                method = result.get("method") if isinstance(result, dict) else None
+                method = result.get("method")
                 note = f"Paired test against the column's best: {method or 'see benchmark.stats'}, alpha = {alpha}."
-                if note not in table.notes:
-                    table.notes.append(note)
+            else:
+                # no verdict either way: the cell says so rather than look significantly different
+                c.untested = _untested_reason(result)
+                note = f"{UNTESTED_NOTE} {c.embedder} on {c.task} ({column.metric}): {c.untested}."
+            if note not in table.notes:
+                table.notes.append(note)
+
+
+UNTESTED_NOTE = "Not tested against the column's best:"
+
+
+def _untested_reason(result: dict) -> str:
+    status = result.get("status")
+    if status == "too few pairs":
+        return (f"too few (split, seed) pairs to test ({result.get('n_pairs')}; at least "
+                f"{result.get('min_pairs')} needed for p < {result.get('alpha', ALPHA):g})")
+    if status == "not comparable" and "n_nan" in result:
+        return f"not comparable ({result['n_nan']} pair(s) with a NaN score)"
+    return "not comparable" + (f" ({result['reason']})" if result.get("reason") else "")
 
 
 def add_average_and_rank(table: Table) -> None:
