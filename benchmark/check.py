@@ -101,6 +101,9 @@ def check_embedder(
     registries: Registries | None = None,
 ) -> CheckReport:
     """Run the checks on ``embedder``: an Embedder instance, or a name resolved with ``registries``."""
+    from .checks import check_device
+
+    check_device(device)
     label = embedder if isinstance(embedder, str) else (getattr(embedder, "name", "") or type(embedder).__name__)
     report = CheckReport(str(label))
     if isinstance(embedder, str):

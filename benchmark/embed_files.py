@@ -7,6 +7,7 @@ from typing import Sequence
 import numpy as np
 
 from . import config
+from .checks import check_config, check_device, check_jobs
 from .errors import BenchError
 from .clips import Clip
 from .extract import extract
@@ -30,6 +31,8 @@ def embed_files(
     """Write ``output``: .npz with keys ``<stem>.embedding`` (and ``<stem>.frames`` with
     ``frames``), or .npy with the clip vectors stacked in file order (with ``frames``: the frames
     of a single file)."""
+    check_device(device)
+    check_jobs(jobs)
     output = Path(output)
     if output.suffix not in (".npz", ".npy"):
         raise BenchError(f"Output {output} must end in .npz or .npy.")
@@ -40,7 +43,9 @@ def embed_files(
     if embedder.input_kind != "audio":
         raise BenchError(f"Embedder '{embedder_name}' embeds {embedder.input_kind}, not audio files.")
     clips = [Clip(id=str(f), target=None, path=Path(f)) for f in files]
-    store = EmbeddingStore(config.cache_dir(cache_dir), embedder.config())
+    embedder_config = embedder.config()
+    check_config(embedder_name, embedder_config)
+    store = EmbeddingStore(config.cache_dir(cache_dir), embedder_config)
     extract(embedder, clips, store, jobs=jobs, progress=progress)
     per_clip = store.get_many(clips)
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -17,6 +17,8 @@ from sklearn.metrics import accuracy_score, average_precision_score, r2_score, r
 from .errors import BenchError
 
 METRICS = ("accuracy", "roc_auc", "pr_auc", "r2")
+#: the values a metric can take; confidence intervals are kept inside (and say when they were clipped)
+RANGES = {"accuracy": (0.0, 1.0), "roc_auc": (0.0, 1.0), "pr_auc": (0.0, 1.0), "r2": (float("-inf"), 1.0)}
 _KINDS = {"accuracy": ("multiclass",), "roc_auc": ("multiclass", "multilabel"),
           "pr_auc": ("multiclass", "multilabel"), "r2": ("regression",)}
 

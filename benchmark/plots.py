@@ -18,6 +18,7 @@ from matplotlib.ticker import NullFormatter, ScalarFormatter
 
 from .errors import BenchError
 from .report import records as rec
+from .stats import clip_interval
 from .report.reference import load_published, reported_for
 from .results import safe_name
 
@@ -40,6 +41,7 @@ def entries(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
             continue
         mean, std, n = values["mean"], values["std"], max(values["n_seeds"], 1)
         low, high = values["ci95"] or (mean - 1.96 * std / math.sqrt(n), mean + 1.96 * std / math.sqrt(n))
+        (low, high), _ = clip_interval(metric, [low, high])  # never drawn outside the metric's range
         out.append({
             "task": task, "embedder": emb, "protocol": proto, "metric": metric, "mean": mean, "low": low, "high": high,
             "label": emb if len(protocols[emb]) == 1 else f"{emb} [{proto}]",

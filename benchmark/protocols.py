@@ -120,4 +120,5 @@ def with_fast_matmul(protocol: Protocol) -> Protocol:
 PROTOCOLS = Registry(
     "protocol",
     {"coala": "benchmark.protocols:COALA", "mulap": "benchmark.protocols:MULAP", "linear": "benchmark.protocols:LINEAR"},
+    base="benchmark.protocols:Protocol",
 )

@@ -40,15 +40,25 @@ def import_attr(spec: str) -> Any:
             loader_spec = importlib.util.spec_from_file_location(module_name, path)
             module = importlib.util.module_from_spec(loader_spec)
             sys.modules[module_name] = module
-            loader_spec.loader.exec_module(module)
+            try:
+                loader_spec.loader.exec_module(module)
+            except BaseException as exc:
+                del sys.modules[module_name]  # a half-run module must not be found next time
+                if isinstance(exc, Exception):
+                    raise plugin_import_error(spec, str(path), exc) from None
+                raise
     else:
         try:
             module = importlib.import_module(module_part)
         except ModuleNotFoundError as exc:
+            if exc.name and module_part != exc.name and not module_part.startswith(exc.name + "."):
+                raise plugin_import_error(spec, module_part, exc) from None  # the module exists; an import in it fails
             raise UnknownNameError(
                 f"Cannot import module '{module_part}' for '{spec}': {exc}. "
                 "Install the package that provides it, or give a path like path/to/file.py:Class."
             ) from exc
+        except Exception as exc:  # noqa: BLE001 - a syntax error or a failing import inside the module
+            raise plugin_import_error(spec, module_part, exc) from None
     try:
         return getattr(module, attr)
     except AttributeError:
@@ -66,6 +76,21 @@ def _file_digest(path: Path) -> str:
     return digest.hexdigest()[:16]
 
 
+def plugin_import_error(spec: str, where: str, exc: Exception) -> UnknownNameError:
+    """One paragraph on why the module of a ``module:Class`` / ``file.py:Class`` spec did not import."""
+    if isinstance(exc, SyntaxError):
+        at = f"{exc.filename or where}, line {exc.lineno}" + (f", column {exc.offset}" if exc.offset else "")
+        text = (exc.text or "").strip()
+        return UnknownNameError(f"Cannot load '{spec}': syntax error in {at}: {exc.msg}"
+                                + (f" (`{text}`)" if text else "") + ". Fix the file, then run the command again.")
+    if isinstance(exc, ModuleNotFoundError):
+        return UnknownNameError(f"Cannot load '{spec}': {where} imports '{exc.name}', which is not installed here. "
+                                f"Install it (pip install <the package that provides {exc.name}>) in this environment, "
+                                "or fix the import, then run the command again.")
+    return UnknownNameError(f"Cannot load '{spec}': importing {where} raised {type(exc).__name__}: {exc}. "
+                            "Fix the module's top-level code, then run the command again.")
+
+
 class Registry:
     """Named objects of one kind (embedders, tasks or protocols)."""
 
@@ -75,11 +100,14 @@ class Registry:
         builtins: Mapping[str, Target],
         entry_point_group: str | None = None,
         factories: Mapping[str, Callable[..., Any]] | None = None,
+        base: str | None = None,
     ) -> None:
         self.kind = kind
         self.builtins = dict(builtins)
         self.entry_point_group = entry_point_group
         self.factories = dict(factories or {})
+        #: "module:Class" every object of this registry must be an instance of (checked on create)
+        self.base = base
 
     def _entry_points(self) -> dict[str, metadata.EntryPoint]:
         if not self.entry_point_group:
@@ -108,13 +136,23 @@ class Registry:
 
     def unknown(self, name: str) -> UnknownNameError:
         known = self.names()
-        close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+        # case-insensitive: --protocol COALA suggests coala
+        lowered = {k.lower(): k for k in known}
+        close = [lowered[c] for c in difflib.get_close_matches(name.lower(), list(lowered), n=3, cutoff=0.5)]
         hint = f" Did you mean: {', '.join(close)}?" if close else ""
         extra = "".join(f" '{p}:…'" for p in self.factories)
         return UnknownNameError(
             f"Unknown {self.kind} '{name}'.{hint} Known {self.kind}s: {', '.join(known)}."
             f" Also accepted: 'package.module:Class', 'path/to/file.py:Class'{',' + extra if extra else ''}."
             f" Run 'bench list {self.kind}s' for details."
+        )
+
+    def not_a(self, name: str, obj: Any, base: type) -> UnknownNameError:
+        what = f"class {obj.__name__}" if isinstance(obj, type) else f"a {type(obj).__name__} object"
+        return UnknownNameError(
+            f"'{name}' is {what}, not a bench {self.kind}: {self.kind}s given as 'module:Class' or "
+            f"'path/to/file.py:Class' must be a subclass (or an instance) of {base.__module__}.{base.__qualname__}; "
+            f"its docstring says what to implement. Built-in {self.kind}s: {', '.join(self.names())}."
         )
 
     def create(self, name: str, **kwargs: Any) -> Any:
@@ -126,10 +164,15 @@ class Registry:
                 f"{self.kind.capitalize()} '{name}' fixes " + ", ".join(f"{k}={preset[k]!r}" for k in fixed)
                 + f"; a run with another value would be recorded under the name '{name}'. Drop the option and "
                 f"choose the {self.kind} built with that value instead (run 'bench list {self.kind}s').")
+        base = import_attr(self.base) if self.base else None
+        if base is not None and isinstance(obj, type) and not issubclass(obj, base):
+            raise self.not_a(name, obj, base)  # before calling it with arguments it may not take
         if callable(obj):
             instance = obj(**{**preset, **kwargs})
         else:
             instance = obj
+        if base is not None and not isinstance(instance, base):
+            raise self.not_a(name, instance, base)
         if getattr(instance, "name", None) in (None, "") or name in self.builtins:
             try:
                 instance.name = name

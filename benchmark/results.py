@@ -145,13 +145,14 @@ def format_summary(record: dict) -> str:
     """A one-run table: each metric's mean ± std over seeds (percent), its 95% CI, the seeds."""
     from tabulate import tabulate
 
+    from .stats import CI_METHOD_TEXT, ci_text
+
     rows = []
     for metric, s in record.get("summary", {}).items():
-        lo, hi = s.get("ci95", [float("nan")] * 2)
         rows.append([record["task"]["name"], record["embedder"]["name"], protocol_label(record["protocol"]), metric,
-                     f"{100 * s['mean']:.1f} ± {100 * s['std']:.1f}", f"[{100 * lo:.1f}, {100 * hi:.1f}]",
+                     f"{100 * s['mean']:.1f} ± {100 * s['std']:.1f}", ci_text(s, metric),
                      s.get("n_seeds", len(record.get("seeds", [])))])
     table = tabulate(rows, headers=["task", "embedder", "protocol", "metric", "mean ± std", "95% CI", "seeds"],
-                     tablefmt="github")
+                     tablefmt="github") + f"\n95% CI: {CI_METHOD_TEXT}; n/a with one seed."
     skipped = record.get("skipped", {}).get("count", 0)
     return table + (f"\n{skipped} clips skipped (missing or unreadable): see the run record." if skipped else "")

@@ -23,6 +23,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from . import config
+from .checks import check_config, check_device, check_jobs
 from .clips import Clip, Split, clip_list_hash
 from .errors import BenchError, DataMissingError
 from .extract import extract
@@ -79,6 +80,12 @@ def create_embedder(spec: RunSpec, registries: Registries) -> Any:
 def prepare(spec: RunSpec, registries: Registries, echo: Echo = _quiet, embedder: Any = None) -> Cell:
     """Resolve ``spec`` and open its RunRecord. ``embedder``: an instance created earlier from an
     equal (embedder, options, weights, device), so that a grid loads each model once."""
+    check_device(spec.device)  # options and names first: no work (and no record) on a bad one
+    check_jobs(spec.jobs)
+    if embedder is None:
+        registries.embedders.resolve(spec.embedder)
+    if spec.protocol:
+        registries.protocols.resolve(spec.protocol)
     cache = config.cache_dir(spec.cache_dir)
     check_writable(cache, CACHE)  # before demo data, extraction or any long work
     task = registries.tasks.create(spec.task)
@@ -102,6 +109,7 @@ def prepare(spec: RunSpec, registries: Registries, echo: Echo = _quiet, embedder
             f"{task.input_kind}. Run 'bench list embedders' for the {task.input_kind} embedders."
         )
     embedder_config = embedder.config()
+    check_config(spec.embedder, embedder_config)
     store = EmbeddingStore(cache, embedder_config)
     seeds = list(range(spec.seeds))
     # data_hash covers the audio files' content identity: changed audio is a new run, not a stale one

@@ -2,7 +2,9 @@
 
 * ``summarize``: per metric, the mean over splits for each seed (the paper headline: mean over
   folds), then over seeds the mean, the sample standard deviation (ddof=1) and a 95% Student-t
-  confidence interval of the mean: mean ± t(0.975, n-1) · std / sqrt(n).
+  confidence interval of the mean: mean ± t(0.975, n-1) · std / sqrt(n). An interval reaching
+  outside the metric's range (few seeds: t(0.975, 1) = 12.7) is clipped to it, and ``ci_method``
+  and ``ci_clipped`` say so; one seed gives no interval (``ci95`` None, "n/a (1 seed)").
 * ``paired_test``: the difference A - B on matching (split, seed) scores. The p-value is an
   exact paired sign-flip (permutation) test: under "no difference" each pair's difference is as
   likely to be negative as positive, so the statistic (the mean difference, splits weighted
@@ -28,6 +30,8 @@ import numpy as np
 from .errors import BenchError
 
 CI_METHOD = "student_t_95_over_seeds"
+CI_METHOD_TEXT = "Student t over seeds: mean ± t(0.975, n-1)·std/√n"
+CLIPPED = "clipped to the metric's range"
 PAIRED_METHOD = ("exact paired sign-flip test over (split, seed) pairs (two-sided; 20000 random sign patterns "
                  "above 16 pairs); CI: paired two-stage bootstrap (splits, seeds; 10000 resamples; percentile)")
 N_BOOTSTRAP = 10_000
@@ -62,15 +66,51 @@ def summarize(scores: list[dict], metric_names: Sequence[str]) -> dict:
         entry: dict = {"n_seeds": n, "n_splits": len(splits), "seeds": sorted(complete), "per_seed": per_seed,
                        "incomplete_seeds": len(by_seed) - n}
         if n == 0:
-            entry.update(mean=None, std=None, ci95=None, ci_method=CI_METHOD)
+            entry.update(mean=None, std=None, ci95=None, ci_method="n/a (no complete seed)")
+        elif n == 1:
+            entry.update(mean=per_seed[0], std=0.0, std_ddof=1, ci95=None, ci_method="n/a (1 seed)")
         else:
             mean = float(np.mean(per_seed))
-            std = float(np.std(per_seed, ddof=1)) if n > 1 else 0.0
-            half = _t975(n - 1) * std / math.sqrt(n) if n > 1 else 0.0
-            entry.update(mean=mean, std=std, std_ddof=1, ci95=[mean - half, mean + half],
-                         ci_method=CI_METHOD if n > 1 else "none (1 seed)")
+            std = float(np.std(per_seed, ddof=1))
+            half = _t975(n - 1) * std / math.sqrt(n)
+            ci, clipped = clip_interval(name, [mean - half, mean + half])
+            entry.update(mean=mean, std=std, std_ddof=1, ci95=ci, ci_clipped=clipped,
+                         ci_method=CI_METHOD + (f"; {CLIPPED} [{_bound(name)}]" if clipped else ""))
         summary[name] = entry
     return summary
+
+
+def clip_interval(metric: str, interval: Sequence[float]) -> tuple[list[float], bool]:
+    """``interval`` kept inside ``metric``'s range, and whether that changed it."""
+    from .metrics import RANGES
+
+    lo, hi = RANGES.get(metric, (-math.inf, math.inf))
+    if any(math.isnan(float(v)) for v in interval):
+        return [float(v) for v in interval], False
+    out = [min(max(float(v), lo), hi) for v in interval]
+    return out, out != [float(v) for v in interval]
+
+
+def _bound(metric: str) -> str:
+    from .metrics import RANGES
+
+    lo, hi = RANGES.get(metric, (-math.inf, math.inf))
+    return f"{lo:g}, {hi:g}"
+
+
+def ci_text(entry: dict | None, metric: str, scale: float = 100.0, digits: int = 1) -> str:
+    """A summary entry's 95% CI as printed: "[a, b]", "[a, b] (clipped to the metric's range)", or
+    "n/a (1 seed)". Older records (a [m, m] interval from one seed, an unclipped one) are read the
+    same way, so no output shows an interval the data cannot give."""
+    entry = entry or {}
+    n = entry.get("n_seeds")
+    if n is not None and int(n) < 2:
+        return f"n/a ({int(n)} seed{'s' if int(n) != 1 else ''})"
+    if not entry.get("ci95"):
+        return "n/a"
+    ci, clipped = clip_interval(metric, entry["ci95"])
+    text = f"[{scale * ci[0]:.{digits}f}, {scale * ci[1]:.{digits}f}]"
+    return text + (f" ({CLIPPED})" if clipped or entry.get("ci_clipped") else "")
 
 
 def _pairs(record_a: dict, record_b: dict, metric: str) -> dict[tuple[str, int], tuple[float, float]]:

@@ -41,4 +41,4 @@ def _hear(spec: str, **kwargs: Any) -> Any:
     return HearEmbedder(module=spec, **kwargs)
 
 
-EMBEDDERS = Registry("embedder", BUILTINS, "bench.embedders", {"hear": _hear})
+EMBEDDERS = Registry("embedder", BUILTINS, "bench.embedders", {"hear": _hear}, base="embedders.base:Embedder")

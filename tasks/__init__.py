@@ -32,4 +32,4 @@ def _csv(spec: str, **kwargs: Any) -> Any:
     return CsvTask.from_spec(spec, **kwargs)
 
 
-TASKS = Registry("task", BUILTINS, "bench.tasks", {"csv": _csv})
+TASKS = Registry("task", BUILTINS, "bench.tasks", {"csv": _csv}, base="tasks.base:Task")

@@ -32,7 +32,7 @@ def test_summary_leaves_out_seeds_missing_a_split():
     table = {("a", 0): 0.5, ("b", 0): 0.7, ("a", 1): 0.9}
     summary = stats.summarize(_scores(table), ["accuracy"])["accuracy"]
     assert summary["n_seeds"] == 1 and summary["incomplete_seeds"] == 1
-    assert summary["mean"] == pytest.approx(0.6) and summary["ci95"] == pytest.approx([0.6, 0.6])
+    assert summary["mean"] == pytest.approx(0.6) and summary["ci95"] is None  # one seed: no interval
 
 
 def _record(values, name="x", metric="accuracy"):
@@ -162,3 +162,55 @@ def test_table_marks_cells_it_cannot_test(tmp_path):
     assert cells["mfcc"].untested.startswith("too few (split, seed) pairs to test (1;")
     text = report.render_tables([table])
     assert "‡" in text and any("too few" in n for n in table.notes)
+
+
+def test_interval_stays_in_the_metric_range_and_says_so():
+    """Issue 14 item 9: two seeds gave an accuracy CI of [-14.2, 197.6]."""
+    summary = stats.summarize(_scores({("test", 0): 0.3, ("test", 1): 0.9}), ["accuracy"])["accuracy"]
+    assert summary["ci95"] == [0.0, 1.0] and summary["ci_clipped"] is True
+    assert "clipped to the metric's range [0, 1]" in summary["ci_method"]
+    r2 = stats.summarize(_scores({("test", 0): -0.5, ("test", 1): 0.95}, "r2"), ["r2"])["r2"]
+    assert r2["ci95"][1] == 1.0 and r2["ci95"][0] < -0.5 and r2["ci_clipped"]  # r2 has no lower bound
+    inside = stats.summarize(_scores({("test", s): 0.5 + 0.01 * s for s in range(5)}), ["accuracy"])["accuracy"]
+    assert inside["ci_clipped"] is False and inside["ci_method"] == stats.CI_METHOD
+
+
+def _summary_record(summary, metric="accuracy"):
+    return {"task": {"name": "demo"}, "embedder": {"name": "mfcc"}, "protocol": {"name": "coala"},
+            "summary": {metric: summary}, "seeds": [0], "skipped": {"count": 0}}
+
+
+def test_printed_interval_is_na_for_one_seed_and_names_its_method():
+    from benchmark.results import format_summary
+
+    one = stats.summarize(_scores({("test", 0): 0.833}), ["accuracy"])["accuracy"]
+    assert one["ci95"] is None and one["ci_method"] == "n/a (1 seed)"
+    text = format_summary(_summary_record(one))
+    assert "n/a (1 seed)" in text and "[83.3, 83.3]" not in text
+    assert "95% CI: Student t over seeds" in text
+    # an older record: a [m, m] "interval" from one seed, and an unclipped one, are not shown as such
+    old = {"mean": 0.833, "std": 0.0, "ci95": [0.833, 0.833], "ci_method": "none (1 seed)", "n_seeds": 1}
+    assert "n/a (1 seed)" in format_summary(_summary_record(old))
+    wide = {"mean": 0.917, "std": 0.1, "ci95": [-0.142, 1.976], "ci_method": "student_t_95_over_seeds", "n_seeds": 2}
+    text = format_summary(_summary_record(wide))
+    assert "[0.0, 100.0] (clipped to the metric's range)" in text and "197.6" not in text
+
+
+def test_table_legend_and_csv_name_the_interval_method(tmp_path):
+    import csv
+    import io
+
+    from _report_runs import write_run
+    from benchmark import report
+
+    import json
+
+    record = write_run(tmp_path, "gtzan", "mfcc", 0.95, seeds=2, spread=0.2)
+    record["summary"]["accuracy"]["ci95"] = [-0.142, 1.976]  # as an older record holds it
+    path = tmp_path / "runs" / "gtzan" / "mfcc" / f"coala-{record['run_key'][:12]}.json"
+    path.write_text(json.dumps(record))
+    write_run(tmp_path, "gtzan", "coala", 0.9, seeds=1)
+    assert "95% CIs (CSV, JSON, report pages): Student t over seeds" in report.render_table(tmp_path, tasks=["gtzan"])
+    rows = {r["embedder"]: r for r in csv.DictReader(io.StringIO(report.render_table(tmp_path, "csv")))}
+    assert float(rows["mfcc"]["ci95_high"]) <= 100.0
+    assert rows["coala"]["ci95_low"] == "" and rows["coala"]["ci95_high"] == ""

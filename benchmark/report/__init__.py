@@ -43,7 +43,29 @@ def build_tables(
             f"No runs in {results_dir}. Run one first, e.g. `bench run --embedder mfcc --task demo`, "
             "or pass --paper coala|contextual|mulap to see the published numbers alone."
         )
+    _check_filters(records, tasks, embedders, results_dir)
     return [grid_table(records, tasks, embedders, all_metrics=all_metrics)]
+
+
+def _check_filters(records: list, tasks: list[str], embedders: list[str], results_dir: str | Path) -> None:
+    """A --task that no run has is an error naming the tasks that have runs (its column could show
+    nothing, not even its metric); so are --embedder names of which none has a run (an empty
+    table). One embedder without runs beside others is a "not run" row, as planned work."""
+    import difflib
+
+    from .records import embedder_name, task_name
+
+    for option, wanted, known in (("--task", tasks, sorted({task_name(r) for r in records})),
+                                  ("--embedder", embedders, sorted({embedder_name(r) for r in records}))):
+        unknown = [w for w in wanted if w not in known]
+        if not unknown or (option == "--embedder" and len(unknown) < len(wanted)):
+            continue
+        close = {c for w in unknown for c in difflib.get_close_matches(w, known, n=2, cutoff=0.5)}
+        hint = f" Did you mean: {', '.join(sorted(close))}?" if close else ""
+        raise BenchError(
+            f"No runs for {option} {', '.join(repr(u) for u in unknown)} in {results_dir}.{hint} "
+            f"Runs found for: {', '.join(known) or 'none'}. Drop the option to see every run."
+        )
 
 
 def render_tables(tables: list[Table], fmt: str = "markdown", digits: int = 1) -> str:

@@ -9,6 +9,7 @@ import json
 
 from tabulate import tabulate
 
+from ..stats import CI_METHOD_TEXT
 from .table import Cell, Row, Table
 
 NOT_SIG = "†"
@@ -20,7 +21,8 @@ LEGEND = (
     f"{UNTESTED} no paired test possible against the column's best (too few (split, seed) pairs or not comparable; "
     "see notes); "
     f"{SKIPPED} clips were skipped (see notes); 'running' = run not finished; 'not run' = no run yet; "
-    "'–' = not reported. Reported rows are the papers' published numbers."
+    "'–' = not reported. Reported rows are the papers' published numbers. 95% CIs (CSV, JSON, report pages): "
+    f"{CI_METHOD_TEXT}, clipped to the metric's range where it reaches outside (marked), n/a with one seed."
 )
 
 
@@ -91,7 +93,8 @@ def to_markdown(table: Table, digits: int = 1) -> str:
 
 _TEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
         "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "±": r"$\pm$", "²": r"$^2$",
-        "–": "--", "—": "---", "≥": r"$\geq$", NOT_SIG: r"$^\dagger$", UNTESTED: r"$^\ddagger$", SKIPPED: r"$^{s}$", "…": "...", "×": r"$\times$"}
+        "–": "--", "—": "---", "≥": r"$\geq$", NOT_SIG: r"$^\dagger$", UNTESTED: r"$^\ddagger$", SKIPPED: r"$^{s}$", "…": "...", "×": r"$\times$",
+        "·": r"$\cdot$", "√": r"$\surd$"}
 
 
 def tex_escape(text: str) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..errors import BenchError
 from ..results import safe_name
+from ..stats import ci_text
 from . import formats
 from . import records as rec
 from .reference import PAPERS, load_published
@@ -80,7 +81,7 @@ def _run_page(record: dict[str, Any]) -> str:
     summary = record.get("summary") or {}
     summary_rows = {
         m: f"{100 * s['mean']:.2f} ± {100 * (s.get('std') or 0):.2f} over {s.get('n_seeds')} seeds; 95% CI "
-           f"{', '.join(f'{100 * v:.2f}' for v in (s.get('ci95') or []))} ({s.get('ci_method', '')})"
+           f"{ci_text(s, m, digits=2)}" + (f" ({s['ci_method']})" if s.get("ci95") and s.get("ci_method") else "")
         for m, s in summary.items() if s and s.get("mean") is not None
     }
     skipped = rec.skipped_ids(record)
