@@ -286,7 +286,8 @@ def compare(embedder_a, embedder_b, task, metric, protocol, results_dir):
     from benchmark.compare import compare as compare_runs
     from benchmark.config import results_dir as default_results_dir
 
-    click.echo(compare_runs(default_results_dir(results_dir), task, embedder_a, embedder_b, metric, protocol))
+    click.echo(compare_runs(default_results_dir(results_dir), task, embedder_a, embedder_b, metric, protocol,
+                            registries()))
 
 
 @cli.group(cls=Group)

@@ -28,7 +28,7 @@ def load_audio(
 
     path = Path(path)
     if not path.is_file():
-        raise AudioError(f"Audio file not found: {path}. Check the dataset folder, or run with --skip-missing.")
+        raise AudioError(f"Audio file not found: {path}. Check the dataset folder or the file list.")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # librosa's audioread fallback warning
@@ -42,10 +42,10 @@ def load_audio(
     except Exception as exc:  # decoders raise many types; the user needs the file name
         raise AudioError(
             f"Cannot decode {path}: {type(exc).__name__}: {exc}. "
-            "Re-download or remove the file, or run with --skip-missing."
+            "Re-download, replace or remove the file."
         ) from exc
     if samples.size == 0:
-        raise AudioError(f"{path} decodes to no samples (empty or truncated file). Replace it, or run with --skip-missing.")
+        raise AudioError(f"{path} decodes to no samples (empty or truncated file). Replace or remove it.")
     if not np.all(np.isfinite(samples)):
-        raise AudioError(f"{path} decodes to NaN or infinite samples. Replace it, or run with --skip-missing.")
+        raise AudioError(f"{path} decodes to NaN or infinite samples. Replace or remove it.")
     return np.ascontiguousarray(samples, dtype=np.float32)

@@ -6,22 +6,20 @@ Loads the latest complete RunRecord of each (task, embedder[, protocol]), runs
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from .errors import BenchError
-from .identity import display_name, latest_run, require_one_clip_set, require_same_data
+from .identity import display_name, latest_run, matches, require_one_clip_set, require_same_data
 from .results import protocol_label
 from .stats import NOT_COMPARABLE, TOO_FEW, paired_test
+from .suggest import command
 
 
 def load_pair(results_dir: str | Path, task: str, embedder_a: str, embedder_b: str,
-              protocol: str | None = None) -> tuple[dict, dict]:
+              protocol: str | None = None, registries: Any = None) -> tuple[dict, dict]:
     from .results import ResultsStore
 
     store = ResultsStore(Path(results_dir))
-    run_flags = ""
-    if protocol:
-        base, fast, _ = protocol.partition("+fast-matmul")
-        run_flags = f" --protocol {base}" + (" --fast-matmul" if fast else "")
     complete = store.records()
     require_one_clip_set(complete, task)  # one task name may stand for two datasets (csv:data)
     records = []
@@ -30,8 +28,7 @@ def load_pair(results_dir: str | Path, task: str, embedder_a: str, embedder_b: s
         if record is None:
             what = f"task '{task}'" + (f", protocol '{protocol}'" if protocol else "")
             raise BenchError(f"No complete run of embedder '{name}' on {what} in {store.root}. "
-                             f"Run 'bench run --embedder {name} --task {task}"
-                             + run_flags + "' first.")
+                             + run_hint(store, Path(results_dir), name, task, protocol, registries))
         records.append(record)
     a, b = records
     require_same_data(a, b)
@@ -39,6 +36,43 @@ def load_pair(results_dir: str | Path, task: str, embedder_a: str, embedder_b: s
         raise BenchError(f"The latest runs used different protocols ({protocol_label(a['protocol'])} vs "
                          f"{protocol_label(b['protocol'])}); pass --protocol to compare like with like.")
     return a, b
+
+
+def _spec_of(store: Any, field: str, name: str, registries: Any) -> str | None:
+    """How ``bench run`` must be given the embedder or task that records call ``name``: the spec an
+    earlier run was given (a plugin's file, a CSV's path), else ``name`` when it is registered."""
+    for record in store.records(complete_only=False):
+        entry = record.get(field) or {}
+        named = matches(entry, name) if field == "task" else entry.get("name") == name
+        if named and (record.get("spec") or {}).get(field):
+            return record["spec"][field]
+        if named and field == "task" and entry.get("source") and str(entry.get("name", "")).startswith("csv:"):
+            return f"csv:{entry['source']}"  # an older record: the CSV file it was read from
+    registry = getattr(registries, f"{field}s", None) if registries is not None else None
+    if registry is not None and name in registry.names():
+        return name
+    if registry is None and ":" not in name:
+        return name  # no registries to ask: a plain name is taken as registered
+    return None
+
+
+def run_hint(store: Any, results_dir: Path, embedder: str, task: str, protocol: str | None,
+             registries: Any = None) -> str:
+    """The ``bench run`` that makes the missing run, when its names can be given as a command line
+    takes them; else what to give."""
+    from .config import results_dir as default_results_dir
+
+    emb, task_spec = _spec_of(store, "embedder", embedder, registries), _spec_of(store, "task", task, registries)
+    base, fast = (protocol.split("+fast-matmul")[0], protocol.endswith("+fast-matmul")) if protocol else (None, False)
+    if emb and task_spec:
+        explicit = None if Path(results_dir).resolve() == default_results_dir().resolve() else results_dir
+        run = command("run", embedder=emb, task=task_spec, protocol=base, fast_matmul=fast, results_dir=explicit)
+        return f"Run '{run}' first."
+    missing = [what for what, found in (("the embedder as path/to/file.py:Class (or its registered name)", emb),
+                                        ("the task as csv:PATH to its CSV (or its registered name)", task_spec))
+               if not found]
+    return ("Run it first with bench run, giving " + " and ".join(missing)
+            + " as for the other runs (no run in this results folder records how it was named).")
 
 
 def compare_records(a: dict, b: dict, metric: str | None = None) -> dict:
@@ -82,6 +116,6 @@ def format_comparison(result: dict) -> str:
 
 
 def compare(results_dir: str | Path, task: str, embedder_a: str, embedder_b: str, metric: str | None = None,
-            protocol: str | None = None) -> str:
-    a, b = load_pair(results_dir, task, embedder_a, embedder_b, protocol)
+            protocol: str | None = None, registries: Any = None) -> str:
+    a, b = load_pair(results_dir, task, embedder_a, embedder_b, protocol, registries)
     return format_comparison(compare_records(a, b, metric))

@@ -85,6 +85,13 @@ def _pool_context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("fork" if "fork" in methods and not cuda_live else "spawn")
 
 
+def _check_command(embedder: Any) -> str:
+    from .suggest import command, portable
+
+    name = getattr(embedder, "registry_spec", None) or getattr(embedder, "name", "") or type(embedder).__name__
+    return command("check-embedder", portable(name))
+
+
 def validate_output(embedder: Any, batch: Sequence[Any], outputs: Any) -> list[np.ndarray]:
     """Check an embedder's outputs: one (n_frames >= 1, dim) finite array per input."""
     name = getattr(embedder, "name", "") or type(embedder).__name__
@@ -92,7 +99,7 @@ def validate_output(embedder: Any, batch: Sequence[Any], outputs: Any) -> list[n
         got = len(outputs) if isinstance(outputs, (list, tuple)) else type(outputs).__name__
         raise EmbedderOutputError(
             f"Embedder '{name}' returned {got} outputs for a batch of {len(batch)}; embed() must return "
-            "a list with one (n_frames, dim) array per input. Check it with 'bench check-embedder'."
+            f"a list with one (n_frames, dim) array per input. Check it with '{_check_command(embedder)}'."
         )
     checked = []
     for i, out in enumerate(outputs):
@@ -103,12 +110,12 @@ def validate_output(embedder: Any, batch: Sequence[Any], outputs: Any) -> list[n
             raise EmbedderOutputError(
                 f"Embedder '{name}' returned shape {tuple(np.shape(out))} for input {i}; expected "
                 f"(n_frames >= 1, {embedder.dim}). Fix embed() or its 'dim' attribute, then check it "
-                "with 'bench check-embedder'."
+                f"with '{_check_command(embedder)}'."
             )
         if not np.all(np.isfinite(array)):
             raise EmbedderOutputError(
                 f"Embedder '{name}' returned NaN or infinite values for input {i}. "
-                "Check the model and its input scaling with 'bench check-embedder'."
+                f"Check the model and its input scaling with '{_check_command(embedder)}'."
             )
         checked.append(array)
     return checked
@@ -122,9 +129,11 @@ def extract(
     skip_errors: bool = False,
     progress: bool = False,
     flush_every: int = 64,
+    error_hint: str = "",
 ) -> ExtractReport:
     """Embed every clip not yet in ``store``. An AudioError stops the run (after saving what is
-    done) unless ``skip_errors``, which records the failed ids in the report instead."""
+    done) unless ``skip_errors``, which records the failed ids in the report instead.
+    ``error_hint``: what the calling command offers on such an error (appended to its message)."""
     report = ExtractReport(n_clips=len(clips))
     store.refresh()  # another process may have added shards since the store was opened
     store.heal(clips)  # checksum the shards this run reads; a damaged one's clips are extracted again
@@ -155,6 +164,8 @@ def extract(
         for clip, value, error in _inputs(embedder, todo, jobs):
             if error is not None:
                 if not skip_errors:
+                    if error_hint:
+                        raise AudioError(f"{error} {error_hint}") from error
                     raise error
                 report.failed[clip.id] = str(error)
                 bar.update(1)

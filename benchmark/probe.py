@@ -38,7 +38,7 @@ def fit_predict(protocol: Protocol, kind: str, train: Data, valid: Data | None, 
         raise BenchError(f"Unknown task kind '{kind}'; expected multiclass, multilabel or regression.")
     frames, y = train
     if len(frames) == 0:
-        raise BenchError("The training split is empty: check the task's splits ('bench data check').")
+        raise BenchError("The training split is empty: bench data check, given the task, prints its split sizes.")
     y = np.asarray(y)
     if n_outputs is None:
         n_outputs = int(y.max()) + 1 if kind == "multiclass" else y.reshape(len(y), -1).shape[1]

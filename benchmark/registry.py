@@ -178,6 +178,10 @@ class Registry:
                 instance.name = name
             except (AttributeError, TypeError):  # frozen dataclasses keep their own name
                 pass
+        try:  # the name as given, so that messages can suggest commands that find it again
+            instance.registry_spec = name
+        except (AttributeError, TypeError):
+            pass
         return instance
 
 

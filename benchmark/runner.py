@@ -35,6 +35,7 @@ from .registry import Registries
 from .results import ResultsStore, done_pairs, new_record, now
 from .spec import RunSpec
 from .store import EmbeddingStore, stable_hash
+from .suggest import command, portable, spec_names
 from .writable import CACHE, RESULTS, check_writable
 
 Echo = Callable[[str], None]
@@ -90,10 +91,11 @@ def prepare(spec: RunSpec, registries: Registries, echo: Echo = _quiet, embedder
     check_writable(cache, CACHE)  # before demo data, extraction or any long work
     task = registries.tasks.create(spec.task)
     root = task.root(config.data_home(spec.data_home), cache)
-    clips, skipped = _drop_missing(task, root, task.clips(root), spec.skip_missing)
+    check_command = command("data", "check", portable(spec.task), data_home=spec.data_home, cache_dir=spec.cache_dir)
+    clips, skipped = _drop_missing(task, root, task.clips(root), spec.skip_missing, check_command)
     if not clips:  # a run without clips would save a "complete" record without a score
         raise BenchError(f"Task '{task.name}' has no clips to evaluate" + (f" ({len(skipped)} missing were skipped)"
-                         if skipped else "") + f". Run 'bench data check {spec.task}' to see what it found.")
+                         if skipped else "") + f". Run '{check_command}' to see what it found.")
     check_splits(task.name, task.splits(clips), clips)  # a leaking split fails before any extraction
     protocol = for_task(registries.protocols.create(spec.protocol or task.protocol),
                         getattr(task, "protocol_group", task.dataset))
@@ -122,6 +124,7 @@ def prepare(spec: RunSpec, registries: Registries, echo: Echo = _quiet, embedder
     if record is None:
         record = new_record(run_key, {"name": embedder.name or spec.embedder, "config": embedder_config,
                                       "dim": embedder.dim}, task_info, protocol.to_dict(), seeds, store.key)
+        record["spec"] = spec_names(spec)  # the names as a suggested command must give them
     elif record["status"] == "complete":
         echo(f"Already complete: {results.path_for(record)}")
     else:
@@ -131,11 +134,15 @@ def prepare(spec: RunSpec, registries: Registries, echo: Echo = _quiet, embedder
     return Cell(spec, task, root, clips, protocol, embedder, store, results, record, missing=skipped)
 
 
+#: what `bench run` (and only it) offers on an unreadable clip
+SKIP_HINT = "Or run again with --skip-missing to evaluate without it (it is recorded)."
+
+
 def extract_cell(cell: Cell, progress: bool = False, echo: Echo = _quiet) -> None:
     """Embed the cell's clips the store lacks; record failures, timings and the splits."""
     spec, record = cell.spec, cell.record
     report = extract(cell.embedder, cell.clips, cell.store, jobs=spec.jobs, skip_errors=spec.skip_missing,
-                     progress=progress)
+                     progress=progress, error_hint=SKIP_HINT)
     echo(f"Embeddings: {report.n_cached} cached, {report.n_extracted} extracted"
          + (f", {len(report.failed)} unreadable (skipped)" if report.failed else ""))
     note_extraction(cell, report.failed, report.seconds, report.clips_per_second)
@@ -267,7 +274,8 @@ def probe_cell(cell: Cell, progress: bool = False, echo: Echo = _quiet) -> None:
     echo(f"Probes: {len(todo)} splits × {len(cell.seeds)} seeds trained")
 
 
-def _drop_missing(task: Any, root: Path, clips: list, skip_missing: bool) -> tuple[list, list[str]]:
+def _drop_missing(task: Any, root: Path, clips: list, skip_missing: bool,
+                  check_command: str | None = None) -> tuple[list, list[str]]:
     """Fail fast on missing audio (with the data-check report), or drop it with --skip-missing."""
     missing = [c.id for c in clips if c.path is not None and not Path(c.path).is_file()]
     if not missing:
@@ -276,7 +284,7 @@ def _drop_missing(task: Any, root: Path, clips: list, skip_missing: bool) -> tup
         shown = ", ".join(missing[:5]) + (f" (+{len(missing) - 5} more)" if len(missing) > 5 else "")
         raise DataMissingError(
             f"Task '{task.name}': {len(missing)} of {len(clips)} audio files are missing under {root}: {shown}.\n"
-            f"Run 'bench data check {task.name}' for the full report, complete the dataset, "
+            f"Run '{check_command or 'bench data check ' + task.name}' for the full report, complete the dataset, "
             "or run again with --skip-missing to evaluate without them (they are recorded)."
         )
     gone = set(missing)

@@ -182,10 +182,24 @@ def first_existing(paths: Sequence[Path]) -> Path:
     return Path(paths[0])
 
 
+def _by_hand(manual: str) -> str:
+    """The manual steps without their "or run 'bench data download ...'" (the command that just
+    declined), so the offline message does not send the user round in a circle."""
+    import re
+
+    text = re.sub(r",? or run 'bench data download [^']+'(?: \([a-z]+\))?", "", manual)
+    text = re.sub(r"Run 'bench data download [^']+'(?: \([a-z]+\))?, or (\w)", lambda m: m.group(1).upper(), text)
+    return text
+
+
 def library_download(package: str, dataset_name: str, data_home: Path, manual: str) -> str:
     """Download with mirdata/soundata into ``data_home``; the message says what happened."""
     if not config.downloads_allowed():
-        return f"Downloads are disabled (BENCH_OFFLINE).\n{manual}"
+        # nothing was downloaded: an error (exit 2), not a success that tells the user to run it again
+        raise DataMissingError(
+            f"Nothing downloaded: downloads are disabled (BENCH_OFFLINE is set). Unset BENCH_OFFLINE to let "
+            f"{package} download '{dataset_name}' into {data_home}, or get the data by hand: {_by_hand(manual)}"
+        )
     try:
         import importlib
 
