@@ -23,7 +23,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from . import config
-from .checks import check_config, check_device, check_jobs
+from .checks import check_config, check_device, check_jobs, check_scorable
 from .clips import Clip, Split, clip_list_hash
 from .errors import BenchError, DataMissingError
 from .extract import extract
@@ -104,6 +104,8 @@ def prepare(spec: RunSpec, registries: Registries, echo: Echo = _quiet, embedder
 
         protocol = with_fast_matmul(protocol)
         fast_matmul_backend(spec.device or config.default_device())  # fail before a long extraction
+    for warning in check_scorable(task, clips):  # before extraction, not "nan ± nan" after it
+        echo(warning)
     embedder = embedder if embedder is not None else create_embedder(spec, registries)
     if embedder.input_kind != task.input_kind:
         raise BenchError(
