@@ -112,7 +112,8 @@ def run(embedder, task, protocol, seeds, results_dir, skip_missing, fast_matmul,
     spec = RunSpec(embedder, task, protocol=protocol, seeds=seeds, options=options, weights=weights, device=device,
                    fast_matmul=fast_matmul, skip_missing=skip_missing, jobs=jobs, data_home=data_home,
                    cache_dir=cache_dir, results_dir=results_dir)
-    record = run_spec(spec, registries(), progress=sys.stderr.isatty(), echo=click.echo)
+    # progress: tqdm bars on a terminal, a line every so often without one (benchmark.progress)
+    record = run_spec(spec, registries(), progress=True, echo=click.echo)
     click.echo(format_summary(record))
 
 
@@ -149,7 +150,7 @@ def embed(embedder, files, output, frames, data_home, cache_dir, device, weights
     from benchmark.embed_files import embed_files
 
     path = embed_files(registries(), embedder, files, output, frames=frames, weights=weights, device=device, cache_dir=cache_dir,
-                       jobs=jobs, progress=sys.stderr.isatty(), embedder_options=options)
+                       jobs=jobs, progress=True, embedder_options=options)
     click.echo(f"Wrote {path}")
 
 

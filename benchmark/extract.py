@@ -209,6 +209,6 @@ def _reported(embedder: Any, method: str, clips: Sequence[Any]) -> Iterator[None
 
 
 def _progress_bar(total: int, description: str, enabled: bool):
-    from tqdm.auto import tqdm
+    from .progress import progress_bar  # tqdm on a terminal, a line every so often in logs
 
-    return tqdm(total=total, desc=description, unit="clip", disable=not enabled, leave=False)
+    return progress_bar(total, description, "clip", enabled)

@@ -260,7 +260,7 @@ def run(spec: RunSpec, registries: Registries, progress: bool = False, echo: Ech
 
 def probe_cell(cell: Cell, progress: bool = False, echo: Echo = _quiet) -> None:
     """Every pending split of the cell, one after another in this process."""
-    from tqdm.auto import tqdm
+    from .progress import progress_bar
 
     todo = pending_splits(cell)
     if not todo:
@@ -268,11 +268,13 @@ def probe_cell(cell: Cell, progress: bool = False, echo: Echo = _quiet) -> None:
     frames = dict(zip((c.id for c in cell.clips), cell.store.get_many(cell.clips)))  # read once, not per split
     clips = {c.id: c for c in cell.clips}
     device = cell.embedder.device
-    for split, seeds in tqdm(todo, desc=f"probing ({cell.protocol.name})", unit="split", disable=not progress,
-                             leave=False):
+    bar = progress_bar(len(todo), f"probing ({cell.protocol.name})", "split", progress)
+    for split, seeds in todo:
         started = time.perf_counter()
         scores = probe_split(cell.task, cell.protocol, split, frames, clips, seeds, device)
         record_split(cell, scores, time.perf_counter() - started)
+        bar.update(1)
+    bar.close()
     echo(f"Probes: {len(todo)} splits × {len(cell.seeds)} seeds trained")
 
 
