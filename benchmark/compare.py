@@ -102,8 +102,9 @@ def verdict(result: dict) -> str:
 def format_comparison(result: dict) -> str:
     pct = 100.0
     a, b, metric = result["embedder_a"], result["embedder_b"], result["metric"]
+    mean = lambda v: "n/a (NaN scores)" if v != v else f"{v * pct:.2f}"  # noqa: E731
     lines = [f"{a} vs {b} on {result['task']} ({result['protocol']}), {metric}:",
-             f"  {a}: {result['mean_a'] * pct:.2f}   {b}: {result['mean_b'] * pct:.2f}"]
+             f"  {a}: {mean(result['mean_a'])}   {b}: {mean(result['mean_b'])}"]
     if result.get("diff") is not None:
         line = f"  difference (A - B): {result['diff'] * pct:+.2f} points"
         if result.get("ci95"):
