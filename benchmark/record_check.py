@@ -37,7 +37,7 @@ def record_problem(record: Any) -> str | None:
 
 def read_record(path: Path, schemas: Iterable[int]) -> dict | None:
     """The record in ``path``, or None with a warning naming the file and what is wrong with it."""
-    advice = "it is left out; delete it, or run the same 'bench run' again to write it anew."
+    advice = "it is left out; delete it, or run the same bench run command again to write it anew."
     try:
         record = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:

@@ -112,8 +112,14 @@ class Task:
             raise DataMissingError(
                 f"Dataset folder for task '{self.name}' not found: {root}.\n{self.download_help}".rstrip()
                 + f"\nSet --data-home (or BENCH_DATA_HOME) to the folder that contains '{self.dataset}/', "
-                f"or run 'bench data download {self.name}'."
+                f"or run '{self.download_command()}'."
             )
+
+    def download_command(self) -> str:
+        """``bench data download`` with this task as the command line finds it (a plugin by its file)."""
+        from benchmark.suggest import command, portable
+
+        return command("data", "download", portable(getattr(self, "registry_spec", None) or self.name))
 
     def check(self, root: Path, cache: Path | None = None) -> DataReport:
         """Clips found and missing, split sizes against the expected ones, protocol files."""

@@ -130,3 +130,32 @@ def test_every_suggestion_in_common_errors_parses(tmp_path, args):
     assert code in (1, 2), out
     for command in suggested_commands(out):
         parse(command)
+
+
+MISSING_TASK = '''
+from pathlib import Path
+from tasks.base import Task
+
+class Elsewhere(Task):
+    name = "elsewhere"
+    dataset = "elsewhere-data"
+    labels = ("a", "b")
+    download_help = "Copy the elsewhere dataset by hand."
+
+    def clips(self, root):
+        self.require_root(Path(root))
+        return []
+
+    def splits(self, clips):
+        return []
+'''
+
+
+def test_a_plugin_task_without_data_suggests_its_own_download_command(tmp_path):
+    (tmp_path / "elsewhere.py").write_text(MISSING_TASK)
+    code, out = invoke("run", "-e", "mfcc", "-t", f"{tmp_path}/elsewhere.py:Elsewhere", "--data-home", tmp_path)
+    assert code == 2 and "Dataset folder for task 'elsewhere' not found" in out
+    (args,) = check_suggestions(out)
+    assert args == ["data", "download", f"{tmp_path}/elsewhere.py:Elsewhere"]
+    code, steps = invoke(*args)
+    assert code == 0 and "Copy the elsewhere dataset by hand." in steps
