@@ -41,4 +41,10 @@ def _hear(spec: str, **kwargs: Any) -> Any:
     return HearEmbedder(module=spec, **kwargs)
 
 
-EMBEDDERS = Registry("embedder", BUILTINS, "bench.embedders", {"hear": _hear}, base="embedders.base:Embedder")
+def _hf(spec: str, **kwargs: Any) -> Any:
+    from .hf import HFEmbedder
+
+    return HFEmbedder(spec=spec, **kwargs)
+
+
+EMBEDDERS = Registry("embedder", BUILTINS, "bench.embedders", {"hear": _hear, "hf": _hf}, base="embedders.base:Embedder")
