@@ -92,18 +92,23 @@ def _options(function):
 @click.option("--seeds", type=click.IntRange(1), default=10, show_default=True, help="Probe seeds per split.")
 @click.option("--results-dir", type=click.Path(file_okay=False), help="Where run records go (default: $BENCH_RESULTS_DIR or ./results).")
 @click.option("--skip-missing", is_flag=True, help="Go on without missing or unreadable clips (they are recorded).")
+@click.option("--layer", type=int, default=None,
+              help="Probe this layer of an embedder with layers (hf:…); negative counts from the end (default: the last).")
+@click.option("--layers", "layer_set", default=None, metavar="all|A-B|A,B,C",
+              help="Layer sweep: one extraction, one probe run per layer (records named <embedder>@<layer>).")
 @click.option("--fast-matmul", is_flag=True,
               help="Probe matrix products with bfloat16 inputs (CPUs with AVX512-BF16/AMX) or TF32 (CUDA): "
                    "faster, close to but not step-for-step equal to float32; recorded in the protocol.")
 @_options
-def run(embedder, task, protocol, seeds, results_dir, skip_missing, fast_matmul, data_home, cache_dir, device, weights,
-        jobs, options):
+def run(embedder, task, protocol, seeds, results_dir, skip_missing, layer, layer_set, fast_matmul, data_home, cache_dir,
+        device, weights, jobs, options):
     """Embed a task's clips (cached) and train the probes over its official splits.
 
     \b
     Examples:
       bench run --embedder mfcc --task demo
       bench run -e musicnn-mtat -t mtat --protocol mulap --weights best_model.pth
+      bench run -e hf:facebook/wav2vec2-base -t us8k --layers all
     """
     from benchmark.results import format_summary
     from benchmark.runner import run as run_spec
@@ -111,7 +116,15 @@ def run(embedder, task, protocol, seeds, results_dir, skip_missing, fast_matmul,
 
     spec = RunSpec(embedder, task, protocol=protocol, seeds=seeds, options=options, weights=weights, device=device,
                    fast_matmul=fast_matmul, skip_missing=skip_missing, jobs=jobs, data_home=data_home,
-                   cache_dir=cache_dir, results_dir=results_dir)
+                   cache_dir=cache_dir, results_dir=results_dir, layer=layer)
+    if layer_set is not None:
+        from benchmark.report import render_tables
+        from benchmark.report.layers import layer_table
+        from benchmark.sweep import sweep
+
+        records = sweep(spec, layer_set, registries(), progress=True, echo=click.echo)
+        click.echo(render_tables([layer_table(records)]), nl=False)
+        return
     # progress: tqdm bars on a terminal, a line every so often without one (benchmark.progress)
     record = run_spec(spec, registries(), progress=True, echo=click.echo)
     click.echo(format_summary(record))
@@ -209,9 +222,10 @@ def check_embedder(embedder, weights, device):
 @click.option("--task", "-t", "tasks", multiple=True, help="Only these tasks (repeat the option).")
 @click.option("--embedder", "-e", "embedders", multiple=True, help="Only these embedders (repeat the option).")
 @click.option("--all-metrics", is_flag=True, help="One column per metric instead of the headline metric only.")
+@click.option("--layers", is_flag=True, help="The task x layer table of layer sweeps (runs of --layer/--layers).")
 @click.option("--results-dir", type=click.Path(file_okay=False), help="Folder of run records (default: $BENCH_RESULTS_DIR or ./results).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write to this file instead of the terminal.")
-def table(paper, fmt, tasks, embedders, all_metrics, results_dir, output):
+def table(paper, fmt, tasks, embedders, all_metrics, layers, results_dir, output):
     """Leaderboard from the run records: mean ± std (seeds), best in bold, average and rank.
 
     \b
@@ -224,7 +238,7 @@ def table(paper, fmt, tasks, embedders, all_metrics, results_dir, output):
     from benchmark.report import render_table
 
     text = render_table(default_results_dir(results_dir), fmt, tasks=tasks, embedders=embedders, paper=paper,
-                        all_metrics=all_metrics)
+                        all_metrics=all_metrics, layers=layers)
     if output:
         with open(output, "w", encoding="utf-8") as handle:
             handle.write(text)
@@ -252,8 +266,9 @@ def report(output, results_dir):
 @cli.command()
 @click.option("-o", "--output", type=click.Path(file_okay=False), default=None, help="Folder of the figures (default: <results-dir>/figures).")
 @click.option("--format", "-f", "fmt", type=click.Choice(["png", "svg"]), default="png", show_default=True)
-@click.option("--kind", "-k", type=click.Choice(["all", "bars", "heatmap", "dim", "throughput"]), default="all", show_default=True,
-              help="bars: per task with 95% CIs and reported values; heatmap: embedders x tasks; dim/throughput: score against them.")
+@click.option("--kind", "-k", type=click.Choice(["all", "bars", "heatmap", "dim", "throughput", "layers"]), default="all",
+              show_default=True, help="bars: per task with 95% CIs and reported values; heatmap: embedders x tasks; "
+                                      "dim/throughput: score against them; layers: score against layer (sweeps).")
 @click.option("--results-dir", type=click.Path(file_okay=False), help="Folder of run records (default: $BENCH_RESULTS_DIR or ./results).")
 def plot(output, fmt, kind, results_dir):
     """Figures of the results (matplotlib).

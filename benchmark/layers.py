@@ -7,6 +7,11 @@ sweep is one RunRecord per layer (embedder name ``<name>@<layer>``) over a singl
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
 from benchmark.errors import BenchError
 
 
@@ -39,3 +44,107 @@ def parse_layers(text: str, n: int) -> list[int]:
         else:
             out.append(one(part))
     return list(dict.fromkeys(out))
+
+
+def layer_count(embedder: Any) -> int:
+    """How many layers the model has (0..n-1), stored or not."""
+    return int(getattr(embedder, "layer_count", 0) or len(getattr(embedder, "layer_ids", ()) or ()))
+
+
+def has_layers(embedder: Any) -> bool:
+    return bool(getattr(embedder, "layer_dims", None))
+
+
+def resolve_layer(embedder: Any, layer: int | None) -> int:
+    """The model layer number a run probes: ``layer`` (negative from the end), else the last stored."""
+    ids = list(embedder.layer_ids)
+    if layer is None:
+        return ids[-1]
+    (number,) = parse_layers(str(layer), layer_count(embedder))
+    if number not in ids:
+        raise BenchError(f"Layer {layer} of '{embedder.name}' is not in its stored layers {ids}: drop "
+                         "--option layers=… (every layer is stored by default) or add this layer to it.")
+    return number
+
+
+@dataclass(frozen=True)
+class LayerView:
+    """The columns of the stored frames that a run probes: one layer, or all of them as
+    (n_frames, n_layers, width) for the weighted-layers protocol."""
+
+    layer: int | None
+    start: int
+    stop: int
+    #: (n_layers, width) for all layers stacked; None for one layer
+    stacked: tuple[int, int] | None = None
+
+    @property
+    def dim(self) -> int:
+        return self.stop - self.start if self.stacked is None else self.stacked[1]
+
+    def apply(self, frames: np.ndarray) -> np.ndarray:
+        if self.stacked is not None:
+            return np.asarray(frames).reshape(len(frames), *self.stacked)
+        return np.asarray(frames[:, self.start:self.stop])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"layer": self.layer if self.stacked is None else "all", "columns": [self.start, self.stop]}
+
+
+def view_for(embedder: Any, layer: int | None, all_layers: bool) -> LayerView | None:
+    """What a run with ``--layer`` (or a protocol that learns layer weights) probes; None: the
+    frames as stored (an embedder without layers, nothing asked)."""
+    name = getattr(embedder, "name", "") or type(embedder).__name__
+    if not has_layers(embedder):
+        if layer is not None or all_layers:
+            raise BenchError(f"Embedder '{name}' exposes no layers, so --layer/--layers and the weighted-layers "
+                             "protocol do not apply to it. Embedders with layers: hf:<model>.")
+        return None
+    ids, dims = list(embedder.layer_ids), list(embedder.layer_dims)
+    if all_layers:
+        if layer is not None:
+            raise BenchError("The weighted-layers protocol learns a weight for every layer; drop --layer/--layers.")
+        if len(set(dims)) != 1:
+            raise BenchError(f"The weighted-layers protocol needs layers of one width; '{name}' has widths "
+                             f"{sorted(set(dims))} (CLAP's stages differ). Probe its layers one by one with --layers all.")
+        return LayerView(None, 0, sum(dims), (len(ids), dims[0]))
+    number = resolve_layer(embedder, layer)
+    pos = ids.index(number)
+    start = sum(dims[:pos])
+    return LayerView(number, start, start + dims[pos])
+
+
+def record_name(base: str, view: LayerView | None, layer: int | None) -> str:
+    """``name@N`` when a layer was asked for (sweeps and --layer), else the name alone."""
+    return f"{base}@{view.layer}" if view is not None and layer is not None and view.stacked is None else base
+
+
+def split_name(name: str) -> tuple[str, int | None]:
+    """(base name, layer) of a record's embedder name (``hf:x@6`` → (``hf:x``, 6))."""
+    base, sep, tail = name.rpartition("@")
+    if sep and tail.lstrip("-").isdigit():
+        return base, int(tail)
+    return name, None
+
+
+class LayerStore:
+    """An EmbeddingStore whose reads give the view's columns; everything else is the store's."""
+
+    def __init__(self, store: Any, view: LayerView) -> None:
+        self._store, self.view = store, view
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self._store, attr)
+
+    def get(self, clip: Any) -> np.ndarray:
+        return self.view.apply(self._store.get(clip))
+
+    def get_many(self, clips: Sequence[Any]) -> list[np.ndarray]:
+        return [self.view.apply(f) for f in self._store.get_many(clips)]
+
+
+def expand(spec: Any, layers: str, embedder: Any) -> list[Any]:
+    """``--layers all|A-B|A,B,C``: one spec per layer (the same embedder instance serves all)."""
+    if not has_layers(embedder):
+        view_for(embedder, 0, False)  # raises the no-layers error
+    return [spec.replace(layer=n) for n in parse_layers(layers, layer_count(embedder))]

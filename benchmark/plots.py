@@ -4,7 +4,9 @@
   value of the same system marked beside it;
 * ``heatmap``: embedders x tasks, headline metric;
 * ``dim`` / ``throughput``: the headline score against the embedding dimension or the extraction
-  throughput (clips per second), one colour per task.
+  throughput (clips per second), one colour per task;
+* ``layers``: per task, the headline score of each probed layer (``name@N`` records of
+  ``bench run --layers``) against the layer number, with 95% CIs, one line per model.
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from .stats import clip_interval
 from .report.reference import load_published, reported_for
 from .results import safe_name
 
-KINDS = ("bars", "heatmap", "dim", "throughput")
+KINDS = ("bars", "heatmap", "dim", "throughput", "layers")
 FORMATS = ("png", "svg")
 
 
@@ -130,6 +132,31 @@ def scatter(points: list[dict[str, Any]], x_key: str, path: Path) -> Path:
     return _save(fig, path)
 
 
+def layer_curves(points: list[dict[str, Any]], task: str, path: Path) -> Path:
+    """Score against layer for one task, one line (with 95% CI bars) per layered model."""
+    from .layers import split_name
+
+    lines: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+    for p in points:
+        base, layer = split_name(p["embedder"])
+        if p["task"] == task and layer is not None:
+            lines.setdefault(base if p["label"] == p["embedder"] else f"{base} [{p['protocol']}]", []).append((layer, p))
+    fig = Figure(figsize=(6, 4))
+    ax = fig.add_subplot()
+    for label, line in sorted(lines.items()):
+        line.sort(key=lambda lp: lp[0])
+        xs = [layer for layer, _ in line]
+        means = [100 * p["mean"] for _, p in line]
+        errors = [[100 * (p["mean"] - p["low"]) for _, p in line], [100 * (p["high"] - p["mean"]) for _, p in line]]
+        ax.errorbar(xs, means, yerr=errors, fmt="o-", capsize=3, label=label)
+    ax.set_xlabel("layer")
+    ax.set_ylabel(f"{points[0]['metric'] if points else ''} (%) with 95% CI")
+    ax.set_title(f"{task}: score against layer")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    return _save(fig, path)
+
+
 def write_plots(results_dir: str | Path, out_dir: str | Path, fmt: str = "png", kind: str = "all") -> list[Path]:
     """Write the figures of ``kind`` (bars, heatmap, dim, throughput or all) into ``out_dir``."""
     fmt, kind = fmt.lower(), kind.lower()
@@ -151,4 +178,13 @@ def write_plots(results_dir: str | Path, out_dir: str | Path, fmt: str = "png", 
         written.append(scatter(points, "dim", out / f"score-vs-dim.{fmt}"))
     if "throughput" in wanted:
         written.append(scatter(points, "clips_per_s", out / f"score-vs-throughput.{fmt}"))
+    if "layers" in wanted:
+        from .layers import split_name
+
+        swept = sorted({p["task"] for p in points if split_name(p["embedder"])[1] is not None})
+        if not swept and kind == "layers":
+            raise BenchError(f"No layer-sweep runs in {results_dir}: run one first, e.g. "
+                             "`bench run -e hf:<model or folder> -t demo --layers all`.")
+        written += [layer_curves([p for p in points if p["task"] == t], t, out / f"layers-{safe_name(t)}.{fmt}")
+                    for t in swept]
     return written

@@ -22,7 +22,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from . import config
+from . import config, layers
 from .checks import check_config, check_device, check_jobs, check_scorable
 from .clips import Clip, Split, clip_list_hash
 from .errors import BenchError, DataMissingError
@@ -114,18 +114,25 @@ def prepare(spec: RunSpec, registries: Registries, echo: Echo = _quiet, embedder
         )
     embedder_config = embedder.config()
     check_config(spec.embedder, embedder_config)
+    view = layers.view_for(embedder, spec.layer, protocol.probe == "weighted")
     store = EmbeddingStore(cache, embedder_config)
+    if view is not None:  # every layer is stored once; a run reads its own layer's columns
+        store = layers.LayerStore(store, view)
     seeds = list(range(spec.seeds))
     # data_hash covers the audio files' content identity: changed audio is a new run, not a stale one
     task_info = {**task.config(), "n_clips": len(clips), "clip_hash": clip_list_hash(clips),
                  "data_hash": data_hash(clips)}
     run_key = stable_hash({"embedder": store.key, "task": task_info, "protocol": protocol.to_dict(),
-                           "seeds": seeds, "skipped": skipped}, length=32)
+                           "seeds": seeds, "skipped": skipped, **({"layer": view.to_dict()} if view else {})},
+                          length=32)
     results = ResultsStore(config.results_dir(spec.results_dir))
     record = results.find(run_key)
     if record is None:
-        record = new_record(run_key, {"name": embedder.name or spec.embedder, "config": embedder_config,
-                                      "dim": embedder.dim}, task_info, protocol.to_dict(), seeds, store.key)
+        about = {"name": layers.record_name(embedder.name or spec.embedder, view, spec.layer),
+                 "config": embedder_config, "dim": view.dim if view else embedder.dim}
+        if view is not None:
+            about["layer"] = view.to_dict()["layer"]
+        record = new_record(run_key, about, task_info, protocol.to_dict(), seeds, store.key)
         record["spec"] = spec_names(spec)  # the names as a suggested command must give them
     elif record["status"] == "complete":
         echo(f"Already complete: {results.path_for(record)}")

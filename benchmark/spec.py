@@ -33,6 +33,8 @@ class RunSpec:
     data_home: str | None = None
     cache_dir: str | None = None
     results_dir: str | None = None
+    #: the layer to probe, for embedders with layers (negative: from the end; None: the last)
+    layer: int | None = None
 
     def __post_init__(self) -> None:
         options = self.options.items() if isinstance(self.options, Mapping) else self.options

@@ -81,6 +81,7 @@ class HFEmbedder(Embedder):
                 "enables it by itself.")
         self._read_configs()
         self.pool = float(options.get("pool", 1.0))
+        self.layer_count = len(self._widths)
         self.layer_ids = self._parse_stored_layers(options.get("layers"))
         self.layer_dims = [self._widths[i] for i in self.layer_ids]
         self.dim = sum(self.layer_dims)

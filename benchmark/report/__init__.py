@@ -28,8 +28,10 @@ def build_tables(
     embedders: Iterable[str] | None = None,
     paper: str | None = None,
     all_metrics: bool = False,
+    layers: bool = False,
 ) -> list[Table]:
-    """The table model(s): a paper's table(s) with ``paper``, else the task x embedder grid.
+    """The table model(s): a paper's table(s) with ``paper``, the task x layer table of layer
+    sweeps with ``layers``, else the task x embedder grid.
 
     With ``paper`` the layout is the paper's, so the task and embedder filters do not apply.
     """
@@ -38,6 +40,10 @@ def build_tables(
         published = load_published()
         return [paper_table(layout, records, published) for layout in paper_tables(paper)]
     tasks, embedders = list(tasks or []), list(embedders or [])
+    if layers:
+        from .layers import layer_table
+
+        return [layer_table(records, tasks, embedders)]
     if not records and not (tasks or embedders):
         raise BenchError(
             f"No runs in {results_dir}. Run one first, e.g. `bench run --embedder mfcc --task demo`, "
@@ -93,11 +99,12 @@ def render_table(
     embedders: Iterable[str] | None = None,
     paper: str | None = None,
     all_metrics: bool = False,
+    layers: bool = False,
 ) -> str:
     """The table text in ``fmt`` (markdown, latex — a standalone document —, csv, json or html)."""
     if fmt.lower() not in FORMATS + ("md", "tex"):
         raise BenchError(f"Unknown table format '{fmt}'. Choose one of: {', '.join(FORMATS)}.")
-    return render_tables(build_tables(results_dir, tasks, embedders, paper, all_metrics), fmt)
+    return render_tables(build_tables(results_dir, tasks, embedders, paper, all_metrics, layers), fmt)
 
 
 def write_site(results_dir: str | Path, out_dir: str | Path) -> Path:
