@@ -128,6 +128,10 @@ def run(embedder, task, protocol, seeds, results_dir, skip_missing, layer, layer
     # progress: tqdm bars on a terminal, a line every so often without one (benchmark.progress)
     record = run_spec(spec, registries(), progress=True, echo=click.echo)
     click.echo(format_summary(record))
+    from benchmark.layers import weights_line
+
+    if weights_line(record):
+        click.echo(weights_line(record))
 
 
 @cli.command(name="list")

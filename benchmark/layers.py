@@ -148,3 +148,14 @@ def expand(spec: Any, layers: str, embedder: Any) -> list[Any]:
     if not has_layers(embedder):
         view_for(embedder, 0, False)  # raises the no-layers error
     return [spec.replace(layer=n) for n in parse_layers(layers, layer_count(embedder))]
+
+
+def weights_line(record: dict) -> str:
+    """The mean learned layer weights over seeds and splits of a weighted-layers record ('' if none)."""
+    rows = [s["extra"]["layer_weights"] for s in record.get("scores", []) if "layer_weights" in (s.get("extra") or {})]
+    if not rows:
+        return ""
+    ids = (record.get("embedder", {}).get("config") or {}).get("layers") or list(range(len(rows[0])))
+    mean = np.mean(np.asarray(rows, dtype=np.float64), axis=0)
+    return "Learned layer weights (mean over splits and seeds): " + ", ".join(
+        f"{layer}: {w:.3f}" for layer, w in zip(ids, mean))

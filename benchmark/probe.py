@@ -48,8 +48,20 @@ def fit_predict(protocol: Protocol, kind: str, train: Data, valid: Data | None, 
     if protocol.probe == "linear":
         out = _linear(protocol, kind, _pool(frames, protocol.pooling), y, _pool(test_frames, protocol.pooling), n_outputs)
         return {s: out.copy() for s in seeds}
+    if protocol.probe == "weighted":
+        from .weighted import fit_predict as weighted_fit_predict
+
+        # its steps are many small products: one thread unless a step is large (2 threads measured
+        # 8x slower than 1 here on a 2-core machine under load)
+        width = max(protocol.hidden or (1,))
+        work = len(seeds) * min(protocol.batch_size, len(frames)) * int(np.prod(np.shape(frames[0])[1:])) * width
+        threads = min(torch.get_num_threads(), max(1, int(work // 1e8))) if str(device).startswith("cpu") else None
+        with _torch_threads(threads):
+            return weighted_fit_predict(protocol, kind, train, test_frames, seeds, torch.device(device), n_outputs,
+                                        info if info is not None else {})
     if protocol.probe != "mlp":
-        raise BenchError(f"Protocol '{protocol.name}' has unknown probe '{protocol.probe}' (expected mlp or linear).")
+        raise BenchError(f"Protocol '{protocol.name}' has unknown probe '{protocol.probe}' (expected mlp, linear "
+                         "or weighted).")
     with _torch_threads(_probe_threads(protocol, frames, len(seeds), device)), \
             _matmul_precision(protocol.fast_matmul, device):
         return _mlp(protocol, kind, train, valid, test_frames, seeds, valid_metric, torch.device(device), n_outputs,

@@ -20,6 +20,9 @@
   standardised mean-pooled features, for exploring; deterministic (every seed gives the same
   numbers). ``weight_decay`` is the L2 strength: LogisticRegression(C=1/weight_decay),
   Ridge(alpha=weight_decay).
+* ``weighted-layers``: ``coala`` on a learned softmax-weighted sum of every layer of an embedder
+  with layers (s3prl/SUPERB, MARBLE); the weights are saved per seed in the RunRecord
+  (``benchmark/weighted.py``).
 
 For multi-label and regression tasks ``coala`` keeps MLPClassifier's / MLPRegressor's semantics:
 logistic outputs with the summed binary log-loss, or identity outputs with half the squared error.
@@ -37,7 +40,7 @@ from .registry import Registry
 @dataclass(frozen=True)
 class Protocol:
     name: str
-    probe: str = "mlp"  # "mlp" or "linear"
+    probe: str = "mlp"  # "mlp", "linear" or "weighted" (MLP on learned layer weights)
     hidden: tuple[int, ...] = (256,)
     dropout: float = 0.0
     lr: float = 1e-3
@@ -91,6 +94,8 @@ MULAP = Protocol(
     init="torch_default",
 )
 
+WEIGHTED_LAYERS = Protocol(name="weighted-layers", probe="weighted")
+
 LINEAR = Protocol(name="linear", probe="linear", hidden=(), weight_decay=1.0, max_epochs=1000)  # max_epochs = max_iter
 
 #: per-dataset values of the MuLaP downstream configs (hidden, weight decay, batch, max epochs)
@@ -119,6 +124,7 @@ def with_fast_matmul(protocol: Protocol) -> Protocol:
 
 PROTOCOLS = Registry(
     "protocol",
-    {"coala": "benchmark.protocols:COALA", "mulap": "benchmark.protocols:MULAP", "linear": "benchmark.protocols:LINEAR"},
+    {"coala": "benchmark.protocols:COALA", "mulap": "benchmark.protocols:MULAP", "linear": "benchmark.protocols:LINEAR",
+     "weighted-layers": "benchmark.protocols:WEIGHTED_LAYERS"},
     base="benchmark.protocols:Protocol",
 )

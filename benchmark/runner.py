@@ -210,11 +210,14 @@ def probe_split(task: Any, protocol: Protocol, split: Split, frames: Mapping[str
     train, test = data(train_ids), data(list(split.test))
     valid = data(valid_ids) if valid_ids else None
     n_outputs = len(task.labels) if task.kind != "regression" else train[1].shape[1]
+    info: dict = {}
     predictions = probe.fit_predict(protocol, task.kind, train, valid, test[0], seeds,
-                                    valid_metric=task.metrics[0], device=device, n_outputs=n_outputs)
+                                    valid_metric=task.metrics[0], device=device, n_outputs=n_outputs, info=info)
     scores = []
     for seed in seeds:
         values, extra = metrics.compute(task.kind, list(task.metrics), test[1], predictions[seed])
+        if "layer_weights" in info:  # weighted-layers: the learned weights, per seed
+            extra = {**extra, "layer_weights": info["layer_weights"][seed]}
         scores.append({"split": split.name, "seed": int(seed), "metrics": values, "extra": extra})
     return scores
 
