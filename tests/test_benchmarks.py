@@ -40,6 +40,14 @@ def test_extract_benchmark_runs_and_outputs_match(capsys, monkeypatch):
     assert out.count("ratio") == 2 and "MISMATCH" not in out
 
 
-@pytest.mark.parametrize("name", ["probe", "extract"])
+def test_hf_benchmark_runs_and_outputs_match(capsys):
+    pytest.importorskip("transformers", reason="the [hf] extra (transformers) is not installed")
+    code = _script("hf").main(["--clips", "2", "--seconds", "0.5", "--repeats", "1", "--small"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "ratio" in out and "MISMATCH" not in out
+
+
+@pytest.mark.parametrize("name", ["probe", "extract", "hf"])
 def test_scripts_document_their_command(name):
     assert f"benchmarks/{name}.py" in (ROOT / "benchmarks" / f"{name}.py").read_text().split('"""')[1]
