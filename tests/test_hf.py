@@ -156,5 +156,6 @@ def test_bad_options_and_layers(models):
 def test_run_on_a_csv_task(models, tmp_path):
     csv = write_csv_dataset(tmp_path / "data", n_per_class=4)
     record = run_bench(f"hf:{models['wav2vec2-layer']}", f"csv:{csv}", seeds=1, protocol="linear")
-    assert record["status"] == "complete" and record["embedder"]["dim"] == 48
+    # every layer is stored (3 x 16 columns); the run probes the last one unless --layer says otherwise
+    assert record["status"] == "complete" and record["embedder"]["dim"] == 16 and record["embedder"]["layer"] == 2
     assert record["embedder"]["config"]["family"] == "wave"
