@@ -134,8 +134,10 @@ class HFEmbedder(Embedder):
         return len(self.layer_ids)
 
     def config(self) -> dict[str, Any]:
-        # the name is the user's spelling (a folder's path); the content is keyed by "source"
-        return {**super().config(), "name": "hf", "source": self.source.identity, "family": self.family,
+        # a folder's path is not content: folders are named by their files' sha256 in "source";
+        # a model id names itself (so `bench cache prune --embedder hf:<id>` finds its caches)
+        model_id = self.source.identity.get("model_id")
+        return {**super().config(), "name": f"hf:{model_id}" if model_id else "hf:<folder>", "source": self.source.identity, "family": self.family,
                 "layers": self.layer_ids, "layer_dims": self.layer_dims,
                 "windows": {"seconds": self.window_s, "rule": "consecutive; wave: last < 1 s joins previous"},
                 "pool_s": self.pool, "extractor": self.extractor_config,

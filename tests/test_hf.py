@@ -109,6 +109,7 @@ def test_hub_snapshot_keyed_by_commit(models, tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
     e = EMBEDDERS.create("hf:someone/tiny-w2v")
     assert e.config()["source"] == {"model_id": "someone/tiny-w2v", "commit": commit}
+    assert e.config()["name"] == "hf:someone/tiny-w2v"
     assert e.name == "hf:someone/tiny-w2v"
 
 
