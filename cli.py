@@ -85,9 +85,30 @@ def _options(function):
     return function
 
 
+def _names(ctx, param, values) -> tuple[str, ...]:
+    """Repeatable option whose values may also be comma lists: -e a -e b,c → (a, b, c)."""
+    return tuple(name.strip() for value in values for name in value.split(",") if name.strip())
+
+
+def _executor_options(function):
+    for option in reversed([
+        click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+                     help="local: this process; ray: a Ray cluster (pip install -e \".[ray]\")."),
+        click.option("--address", default=None, help="Ray cluster address (default: start a local Ray on this machine)."),
+        click.option("--no-shared-cache", is_flag=True,
+                     help="Ray: the cache folder is not shared by all nodes; workers send embeddings back to this process."),
+        click.option("--threads", type=click.IntRange(1), default=None,
+                     help="torch threads in every process (default: torch's default here); fixed so that executors agree bit for bit."),
+    ]):
+        function = option(function)
+    return function
+
+
 @cli.command()
-@click.option("--embedder", "-e", required=True, help="Embedder name, 'module:Class' or 'path/to/file.py:Class'.")
-@click.option("--task", "-t", required=True, help="Task name, or csv:PATH for your own dataset.")
+@click.option("--embedder", "-e", "embedders", multiple=True, required=True, callback=_names,
+              help="Embedder name, 'module:Class' or 'path/to/file.py:Class'. Repeat it (or give a comma list) for a grid.")
+@click.option("--task", "-t", "tasks", multiple=True, required=True, callback=_names,
+              help="Task name, or csv:PATH for your own dataset. Repeat it (or give a comma list) for a grid.")
 @click.option("--protocol", "-p", default=None, help="Probe protocol (default: the task's own; see 'bench list protocols').")
 @click.option("--seeds", type=click.IntRange(1), default=10, show_default=True, help="Probe seeds per split.")
 @click.option("--results-dir", type=click.Path(file_okay=False), help="Where run records go (default: $BENCH_RESULTS_DIR or ./results).")
@@ -100,38 +121,58 @@ def _options(function):
               help="Probe matrix products with bfloat16 inputs (CPUs with AVX512-BF16/AMX) or TF32 (CUDA): "
                    "faster, close to but not step-for-step equal to float32; recorded in the protocol.")
 @_options
-def run(embedder, task, protocol, seeds, results_dir, skip_missing, layer, layer_set, fast_matmul, data_home, cache_dir,
-        device, weights, jobs, options):
-    """Embed a task's clips (cached) and train the probes over its official splits.
+@_executor_options
+def run(embedders, tasks, protocol, seeds, results_dir, skip_missing, layer, layer_set, fast_matmul, data_home,
+        cache_dir, device, weights, jobs, options, executor, address, no_shared_cache, threads):
+    """Embed a task's clips (cached) and train the probes over its official splits. Several -e/-t
+    make a grid: every (embedder, task) cell is one run; a failing cell does not stop the others.
 
     \b
     Examples:
       bench run --embedder mfcc --task demo
       bench run -e musicnn-mtat -t mtat --protocol mulap --weights best_model.pth
       bench run -e hf:facebook/wav2vec2-base -t us8k --layers all
+      bench run -e mfcc -e coala -e coala-ec -t us8k,gtzan,nsynth
+      bench run -e mfcc -t demo --executor ray --address 10.0.0.5:6379
     """
-    from benchmark.results import format_summary
-    from benchmark.runner import run as run_spec
-    from benchmark.spec import RunSpec
+    from benchmark.spec import grid
 
-    spec = RunSpec(embedder, task, protocol=protocol, seeds=seeds, options=options, weights=weights, device=device,
-                   fast_matmul=fast_matmul, skip_missing=skip_missing, jobs=jobs, data_home=data_home,
-                   cache_dir=cache_dir, results_dir=results_dir, layer=layer)
+    specs = grid(embedders, tasks, protocol=protocol, seeds=seeds, options=options, weights=weights, device=device,
+                 fast_matmul=fast_matmul, skip_missing=skip_missing, jobs=jobs, data_home=data_home,
+                 cache_dir=cache_dir, results_dir=results_dir, layer=layer)
     if layer_set is not None:
+        if len(specs) != 1 or executor != "local":
+            raise click.UsageError("--layers sweeps one embedder on one task with the local executor; "
+                                   "run a grid with --layer N instead.")
         from benchmark.report import render_tables
         from benchmark.report.layers import layer_table
         from benchmark.sweep import sweep
 
-        records = sweep(spec, layer_set, registries(), progress=True, echo=click.echo)
+        records = sweep(specs[0], layer_set, registries(), progress=True, echo=click.echo)
         click.echo(render_tables([layer_table(records)]), nl=False)
         return
-    # progress: tqdm bars on a terminal, a line every so often without one (benchmark.progress)
-    record = run_spec(spec, registries(), progress=True, echo=click.echo)
-    click.echo(format_summary(record))
-    from benchmark.layers import weights_line
+    _run_specs(specs, executor, threads, address=address, shared_cache=not no_shared_cache)
 
-    if weights_line(record):
-        click.echo(weights_line(record))
+
+def _run_specs(specs, executor, threads, **executor_options) -> None:
+    from benchmark import grid
+    from benchmark.results import format_summary
+
+    # progress: tqdm bars on a terminal, a line every so often without one (benchmark.progress)
+    outcomes = grid.run_grid(specs, registries(), executor, progress=True, echo=click.echo,
+                             threads=threads, **executor_options)
+    if len(outcomes) == 1:
+        from benchmark.layers import weights_line
+
+        click.echo(format_summary(outcomes[0].record))
+        if weights_line(outcomes[0].record):
+            click.echo(weights_line(outcomes[0].record))
+        return
+    table = grid.grid_table(outcomes)
+    if table:
+        click.echo(table, nl=False)
+    click.echo(grid.format_outcomes(outcomes))
+    sys.exit(1 if grid.failed(outcomes) else 0)
 
 
 @cli.command(name="list")

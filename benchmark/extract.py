@@ -121,6 +121,85 @@ def validate_output(embedder: Any, batch: Sequence[Any], outputs: Any) -> list[n
     return checked
 
 
+#: clips per chunk (rounded up to whole batches): the unit of work of every executor and one
+#: shard of the store. Chunks are cut from a task's full clip list, never from what is left to do,
+#: so a resumed or distributed extraction forms the same batches as one uninterrupted loop.
+CHUNK_CLIPS = 64
+
+
+def chunk_size(embedder: Any, clips_per_chunk: int = CHUNK_CLIPS) -> int:
+    batch = max(1, int(embedder.batch_size))
+    return batch * max(1, -(-int(clips_per_chunk) // batch))
+
+
+def chunks(clips: Sequence[Any], size: int) -> list[list[Any]]:
+    """The fixed chunks of a clip list."""
+    return [list(clips[i:i + size]) for i in range(0, len(clips), size)]
+
+
+def pending_chunks(clips: Sequence[Any], store: EmbeddingStore, size: int) -> list[list[Any]]:
+    """For each chunk with clips the store lacks, those clips (in chunk order)."""
+    todo = (store.missing(chunk) for chunk in chunks(clips, size))
+    return [chunk for chunk in todo if chunk]
+
+
+@dataclass
+class ChunkResult:
+    """One chunk's outputs: (clip, frames) of the embedded clips, and the clips that failed to decode."""
+
+    items: list[tuple[Any, np.ndarray]] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+def embed_chunks(embedder: Any, todo: Sequence[Sequence[Any]], jobs: int = 1, skip_errors: bool = False,
+                 on_batch: Any = None, error_hint: str = "") -> Iterator[ChunkResult]:
+    """Embed chunks (as given by ``pending_chunks``), yielding one ChunkResult per chunk in order.
+    Batches hold consecutive decodable clips of one chunk, so every executor forms the same
+    batches. Decoding runs ``jobs`` processes ahead across chunk boundaries. On an exception the
+    finished batches of the current chunk are attached to it as ``exc.partial`` (a ChunkResult)."""
+    with _reported(embedder, "load", []):
+        embedder.ensure_loaded()
+    flat = [(k, clip) for k, chunk in enumerate(todo) for clip in chunk]
+    size = max(1, embedder.batch_size)
+    current, result, batch = 0, ChunkResult(), []
+
+    def run_batch() -> None:
+        with _reported(embedder, "embed", [clip for clip, _ in batch]):
+            raw = embedder.embed([x for _, x in batch])
+        outputs = validate_output(embedder, [x for _, x in batch], raw)
+        result.items.extend((clip, out) for (clip, _), out in zip(batch, outputs))
+        if on_batch is not None:
+            on_batch(len(batch))
+        batch.clear()
+
+    try:
+        for (k, _), (clip, value, error) in zip(flat, _inputs(embedder, [c for _, c in flat], jobs)):
+            if k != current:
+                if batch:
+                    run_batch()
+                yield result
+                current, result = k, ChunkResult()
+            if error is not None:
+                if not skip_errors:
+                    if error_hint:
+                        raise AudioError(f"{error} {error_hint}") from error
+                    raise error
+                result.failed[clip.id] = str(error)
+                if on_batch is not None:
+                    on_batch(1)
+                continue
+            batch.append((clip, value))
+            if len(batch) >= size:
+                run_batch()
+        if batch:
+            run_batch()
+        if flat:
+            yield result
+    except BaseException as exc:
+        exc.partial = result  # type: ignore[attr-defined]  # finished batches: the caller keeps them
+        raise
+
+
 def extract(
     embedder: Any,
     clips: Sequence[Any],
@@ -128,55 +207,34 @@ def extract(
     jobs: int = 1,
     skip_errors: bool = False,
     progress: bool = False,
-    flush_every: int = 64,
+    flush_every: int | None = None,
     error_hint: str = "",
 ) -> ExtractReport:
-    """Embed every clip not yet in ``store``. An AudioError stops the run (after saving what is
-    done) unless ``skip_errors``, which records the failed ids in the report instead.
+    """Embed every clip not yet in ``store``, one shard per chunk (``flush_every`` clips, default
+    ``chunk_size(embedder)``, rounded up to whole batches). An AudioError stops the run (after
+    saving what is done) unless ``skip_errors``, which records the failed ids in the report instead.
     ``error_hint``: what the calling command offers on such an error (appended to its message)."""
     report = ExtractReport(n_clips=len(clips))
     store.refresh()  # another process may have added shards since the store was opened
     store.heal(clips)  # checksum the shards this run reads; a damaged one's clips are extracted again
-    todo = store.missing(clips)
-    report.n_cached = len(clips) - len(todo)
+    todo = pending_chunks(clips, store, chunk_size(embedder, flush_every))
+    n_todo = sum(len(c) for c in todo)
+    report.n_cached = len(clips) - n_todo
     if not todo:
         return report
-    with _reported(embedder, "load", []):
-        embedder.ensure_loaded()
     started = time.perf_counter()
-    bar = _progress_bar(len(todo), f"embedding with {embedder.name}", progress)
-    batch: list[tuple[Any, Any]] = []
-    pending: list[tuple[Any, np.ndarray]] = []
-
-    def run_batch() -> None:
-        with _reported(embedder, "embed", [clip for clip, _ in batch]):
-            raw = embedder.embed([x for _, x in batch])
-        outputs = validate_output(embedder, [x for _, x in batch], raw)
-        pending.extend((clip, out) for (clip, _), out in zip(batch, outputs))
-        bar.update(len(batch))
-        report.n_extracted += len(batch)
-        batch.clear()
-        if len(pending) >= flush_every:
-            store.put_many(pending)
-            pending.clear()
-
+    bar = _progress_bar(n_todo, f"embedding with {embedder.name}", progress)
     try:
-        for clip, value, error in _inputs(embedder, todo, jobs):
-            if error is not None:
-                if not skip_errors:
-                    if error_hint:
-                        raise AudioError(f"{error} {error_hint}") from error
-                    raise error
-                report.failed[clip.id] = str(error)
-                bar.update(1)
-                continue
-            batch.append((clip, value))
-            if len(batch) >= max(1, embedder.batch_size):
-                run_batch()
-        if batch:
-            run_batch()
+        for result in embed_chunks(embedder, todo, jobs, skip_errors, on_batch=bar.update, error_hint=error_hint):
+            store.put_many(result.items)
+            report.n_extracted += len(result.items)
+            report.failed.update(result.failed)
+    except BaseException as exc:
+        partial = getattr(exc, "partial", None)
+        if partial is not None:  # keep finished work, also on errors and Ctrl-C
+            store.put_many(partial.items)
+        raise
     finally:
-        store.put_many(pending)  # keep finished work, also on errors and Ctrl-C
         bar.close()
         report.seconds = time.perf_counter() - started
     return report

@@ -1,0 +1,124 @@
+"""A grid: several (embedder, task) cells run by one executor, each cell one RunRecord.
+
+A cell that fails (missing data or weights, a plugin error) does not stop the others: its
+outcome says why in one line, and the grid's exit code is non-zero. Finished cells and finished
+(split, seed) scores are on disk, so running the same grid again redoes only what is left.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+from .errors import BenchError
+from .executors import EXECUTORS
+from .registry import Registries
+from .spec import RunSpec
+
+Echo = Callable[[str], None]
+DONE, ALREADY_DONE, FAILED = "done", "already done", "failed"
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+@dataclass
+class Outcome:
+    spec: RunSpec
+    status: str  # DONE | ALREADY_DONE | FAILED
+    reason: str = ""
+    record: dict | None = None
+
+
+def reason_of(exc: BaseException) -> str:
+    """The one-line reason of a failed cell: a user error's first line; anything else is a
+    plugin or internal error and keeps its type."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if isinstance(exc, BenchError):
+        return text or type(exc).__name__
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class Recorder:
+    """Collects outcomes in spec order; ``keep_going=False`` (a single run) lets errors through."""
+
+    def __init__(self, specs: Sequence[RunSpec], echo: Echo, keep_going: bool) -> None:
+        self.specs, self.echo, self.keep_going = list(specs), echo, keep_going
+        self.outcomes: dict[int, Outcome] = {}
+
+    def _index(self, spec: RunSpec) -> int:
+        return next(i for i, s in enumerate(self.specs) if s is spec)
+
+    def __call__(self, spec: RunSpec, work: Callable[[], tuple[str, dict]]) -> None:
+        i = self._index(spec)
+        if len(self.specs) > 1:
+            self.echo(f"[{i + 1}/{len(self.specs)}] {spec.label()}")
+        try:
+            status, record = work()
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as exc:  # noqa: BLE001 - any cell's failure is reported, the grid goes on
+            if not self.keep_going:
+                raise
+            self.fail(spec, exc)
+            return
+        self.outcomes[i] = Outcome(spec, status, record=record)
+
+    def fail(self, spec: RunSpec, exc: BaseException | str) -> None:
+        reason = exc if isinstance(exc, str) else reason_of(exc)
+        if not self.keep_going:
+            raise exc if isinstance(exc, BaseException) else BenchError(reason)
+        self.outcomes[self._index(spec)] = Outcome(spec, FAILED, reason=reason)
+        self.echo(f"  failed: {spec.label()}: {reason}")
+
+    def result(self) -> list[Outcome]:
+        return [self.outcomes.get(i, Outcome(s, FAILED, reason="not run (internal error)"))
+                for i, s in enumerate(self.specs)]
+
+
+def run_grid(specs: Sequence[RunSpec], registries: Registries, executor: str = "local", progress: bool = False,
+             echo: Echo = _quiet, threads: int | None = None, keep_going: bool | None = None,
+             **executor_options: Any) -> list[Outcome]:
+    """Run every cell with ``executor`` and return their outcomes in spec order. ``keep_going``
+    (default: more than one cell) records a failing cell and goes on; else its error is raised.
+    ``threads``: torch threads in every process of the grid (default: torch's default here)."""
+    specs = list(specs)
+    recorder = Recorder(specs, echo, len(specs) > 1 if keep_going is None else keep_going)
+    if executor == "local":
+        from .executors import local
+
+        local.run(specs, registries, progress, echo, threads, recorder)
+    elif executor == "ray":
+        from .executors import ray as ray_executor
+
+        ray_executor.run(specs, registries, progress, echo, threads, recorder, **executor_options)
+    else:
+        raise BenchError(f"Unknown executor '{executor}'. Choose one of: {', '.join(EXECUTORS)}.")
+    return recorder.result()
+
+
+def format_outcomes(outcomes: Sequence[Outcome]) -> str:
+    """The end-of-grid summary: one line per cell, then the counts."""
+    lines = ["Grid summary:"]
+    for o in outcomes:
+        lines.append(f"  {o.status:<12} {o.spec.label()}" + (f": {o.reason}" if o.reason else ""))
+    counts = {s: sum(o.status == s for o in outcomes) for s in (DONE, ALREADY_DONE, FAILED)}
+    lines.append(f"{counts[DONE]} done, {counts[ALREADY_DONE]} already done, {counts[FAILED]} failed")
+    return "\n".join(lines)
+
+
+def grid_table(outcomes: Sequence[Outcome]) -> str | None:
+    """The table of the grid's finished cells (markdown), or None when none finished."""
+    from . import config
+    from .report import render_table
+
+    records = [o.record for o in outcomes if o.record is not None]
+    if not records:
+        return None
+    tasks = list(dict.fromkeys(r["task"]["name"] for r in records))
+    embedders = list(dict.fromkeys(r["embedder"]["name"] for r in records))
+    return render_table(config.results_dir(outcomes[0].spec.results_dir), "markdown", tasks=tasks, embedders=embedders)
+
+
+def failed(outcomes: Sequence[Outcome]) -> bool:
+    return any(o.status == FAILED for o in outcomes)
