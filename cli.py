@@ -154,7 +154,7 @@ def run(embedders, tasks, protocol, seeds, results_dir, skip_missing, layer, lay
     _run_specs(specs, executor, threads, address=address, shared_cache=not no_shared_cache)
 
 
-def _run_specs(specs, executor, threads, **executor_options) -> None:
+def _run_specs(specs, executor, threads, grid_table=True, **executor_options) -> None:
     from benchmark import grid
     from benchmark.results import format_summary
 
@@ -168,11 +168,43 @@ def _run_specs(specs, executor, threads, **executor_options) -> None:
         if weights_line(outcomes[0].record):
             click.echo(weights_line(outcomes[0].record))
         return
-    table = grid.grid_table(outcomes)
+    table = grid.grid_table(outcomes) if grid_table else None
     if table:
         click.echo(table, nl=False)
     click.echo(grid.format_outcomes(outcomes))
     sys.exit(1 if grid.failed(outcomes) else 0)
+
+
+@cli.command()
+@click.argument("paper", type=click.Choice(["coala", "contextual", "mulap"]))
+@click.option("--dry-run", is_flag=True, help="List the cells and what each needs (data, weights); run and download nothing.")
+@click.option("--seeds", type=click.IntRange(1), default=10, show_default=True, help="Probe seeds per split.")
+@click.option("--results-dir", type=click.Path(file_okay=False), help="Where run records go (default: $BENCH_RESULTS_DIR or ./results).")
+@click.option("--skip-missing", is_flag=True, help="Go on without missing or unreadable clips (they are recorded).")
+@_options
+@_executor_options
+def reproduce(paper, dry_run, seeds, results_dir, skip_missing, data_home, cache_dir, device, weights, jobs, options,
+              executor, address, no_shared_cache, threads):
+    """Run every cell of a paper's table(s) as one grid, then print the table beside the published numbers.
+
+    \b
+    Examples:
+      bench reproduce coala --dry-run
+      bench reproduce mulap --weights best_model.pth.tar
+    """
+    from benchmark import reproduce as paper_grid
+
+    common = dict(seeds=seeds, options=options, weights=weights, device=device, skip_missing=skip_missing, jobs=jobs,
+                  data_home=data_home, cache_dir=cache_dir, results_dir=results_dir)
+    if dry_run:
+        click.echo(paper_grid.dry_run(paper, registries(), **common))
+        return
+    specs = paper_grid.paper_specs(paper, **common)
+    try:
+        _run_specs(specs, executor, threads, grid_table=False, address=address, shared_cache=not no_shared_cache)
+    finally:  # the paper's table also after failed cells: what finished, beside the published numbers
+        click.echo(paper_grid.paper_table_text(paper, results_dir), nl=False)
+        click.echo(f"The table again, in any format: bench table --paper {paper}")
 
 
 @cli.command(name="list")

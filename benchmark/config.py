@@ -2,7 +2,11 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
+
+_offline_depth = 0  # > 0 inside ``offline()``
 
 
 def cache_dir(override: str | os.PathLike | None = None) -> Path:
@@ -56,8 +60,20 @@ def default_device() -> str:
 
 
 def downloads_allowed() -> bool:
-    """False when ``BENCH_OFFLINE`` is set to a true value: no network access is tried."""
-    return os.environ.get("BENCH_OFFLINE", "").lower() not in ("1", "true", "yes")
+    """False when ``BENCH_OFFLINE`` is set to a true value, or inside ``offline()``: no network
+    access is tried."""
+    return _offline_depth == 0 and os.environ.get("BENCH_OFFLINE", "").lower() not in ("1", "true", "yes")
+
+
+@contextmanager
+def offline() -> Iterator[None]:
+    """No download inside (``bench reproduce --dry-run`` looks for files without fetching them)."""
+    global _offline_depth
+    _offline_depth += 1
+    try:
+        yield
+    finally:
+        _offline_depth -= 1
 
 
 def cpu_has_bf16_matmul() -> bool:

@@ -85,6 +85,21 @@ class PaperTable:
         rows = published if published is not None else load_published()
         return [r for r in rows if r.source == self.source and r.table == self.table]
 
+    def our_cells(self, published: list[Reported] | None = None) -> list[tuple[str, str, str]]:
+        """(paper system, bench embedder, bench task) of every cell our rows of this table hold:
+        the systems of the published rows that have a bench embedder, in the paper's row order,
+        times the columns (a column's first task; two metrics of one task are one run)."""
+        cells: list[tuple[str, str, str]] = []
+        for system in dict.fromkeys(r.system for r in self.reported(published)):
+            if system not in self.systems:
+                continue
+            for column in self.columns:
+                task = column.our_tasks[0]
+                embedder = self.embedder_for(system, task)
+                if embedder and (system, embedder, task) not in cells:
+                    cells.append((system, embedder, task))
+        return cells
+
 
 _W2V = ("w2v-128-1h", "w2v-1152-1h", "w2v-128-4h", "w2v-1152-4h", "w2v-128-mean", "w2v-1152-mean")
 
