@@ -127,9 +127,12 @@ def validate_output(embedder: Any, batch: Sequence[Any], outputs: Any) -> list[n
 CHUNK_CLIPS = 64
 
 
-def chunk_size(embedder: Any, clips_per_chunk: int = CHUNK_CLIPS) -> int:
+def chunk_size(embedder: Any, clips_per_chunk: int | None = None) -> int:
+    """Clips per chunk: ``clips_per_chunk``, else the embedder's ``clips_per_chunk`` attribute,
+    else CHUNK_CLIPS, rounded up to whole batches."""
+    wanted = clips_per_chunk or getattr(embedder, "clips_per_chunk", None) or CHUNK_CLIPS
     batch = max(1, int(embedder.batch_size))
-    return batch * max(1, -(-int(clips_per_chunk) // batch))
+    return batch * max(1, -(-int(wanted) // batch))
 
 
 def chunks(clips: Sequence[Any], size: int) -> list[list[Any]]:

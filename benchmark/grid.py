@@ -45,24 +45,44 @@ class Recorder:
     def __init__(self, specs: Sequence[RunSpec], echo: Echo, keep_going: bool) -> None:
         self.specs, self.echo, self.keep_going = list(specs), echo, keep_going
         self.outcomes: dict[int, Outcome] = {}
+        self._aliases: dict[int, RunSpec] = {}
+        self._keep: list[RunSpec] = []
 
     def _index(self, spec: RunSpec) -> int:
-        return next(i for i, s in enumerate(self.specs) if s is spec)
+        return next(i for i, s in enumerate(self.specs) if s is spec or self._aliases.get(id(spec)) is s)
+
+    def alias(self, spec: RunSpec, copy: RunSpec) -> None:
+        """``copy`` (e.g. the spec with its paths resolved) stands for ``spec`` from now on."""
+        self._aliases[id(copy)] = spec
+        self._keep.append(copy)  # keeps id(copy) from being reused
 
     def __call__(self, spec: RunSpec, work: Callable[[], tuple[str, dict]]) -> None:
+        """Run one whole cell: ``work()`` gives (status, record)."""
         i = self._index(spec)
         if len(self.specs) > 1:
             self.echo(f"[{i + 1}/{len(self.specs)}] {spec.label()}")
+        result = self.attempt(spec, work)
+        if result is not None:
+            self.succeed(spec, *result)
+
+    def attempt(self, spec: RunSpec, work: Callable[[], Any]) -> Any:
+        """``work()``, or None after recording the cell as failed (re-raised for a single run)."""
         try:
-            status, record = work()
+            return work()
         except (KeyboardInterrupt, SystemExit):
             raise
         except Exception as exc:  # noqa: BLE001 - any cell's failure is reported, the grid goes on
             if not self.keep_going:
                 raise
             self.fail(spec, exc)
-            return
-        self.outcomes[i] = Outcome(spec, status, record=record)
+            return None
+
+    def succeed(self, spec: RunSpec, status: str, record: dict) -> None:
+        self.outcomes[self._index(spec)] = Outcome(spec, status, record=record)
+
+    def failed(self, spec: RunSpec) -> bool:
+        outcome = self.outcomes.get(self._index(spec))
+        return outcome is not None and outcome.status == FAILED
 
     def fail(self, spec: RunSpec, exc: BaseException | str) -> None:
         reason = exc if isinstance(exc, str) else reason_of(exc)

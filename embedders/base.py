@@ -57,6 +57,8 @@ class Embedder:
     accepted_options: dict[str, str] = {}
     #: False for a model without a checkpoint: ``--weights`` is then an error, not ignored
     takes_weights: bool = True
+    #: clips per chunk: the unit of work of the executors and one shard of the cache (whole batches)
+    clips_per_chunk: int = 64
 
     def __init__(self, weights: str | None = None, device: str | None = None, **options: Any) -> None:
         from benchmark.config import default_device
