@@ -48,6 +48,7 @@ def test_hf_benchmark_runs_and_outputs_match(capsys):
     assert "ratio" in out and "MISMATCH" not in out
 
 
-@pytest.mark.parametrize("name", ["probe", "extract", "hf"])
+@pytest.mark.parametrize("name", ["probe", "extract", "hf", "grid"])
 def test_scripts_document_their_command(name):
     assert f"benchmarks/{name}.py" in (ROOT / "benchmarks" / f"{name}.py").read_text().split('"""')[1]
+

@@ -116,3 +116,28 @@ def test_run_grid_returns_outcomes_in_spec_order(tmp_path):
 def test_reasons_are_one_line():
     assert reason_of(WeightsError("Weights not found: x.pt.\nPass --weights PATH")) == "Weights not found: x.pt."
     assert reason_of(KeyError("k")) == "KeyError: 'k'"
+
+
+def test_the_ray_executor_without_ray_says_how_to_install_it(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if the extra were not installed
+    _, a, b = setup(tmp_path)
+    for tasks in (["-t", f"csv:{a}"], ["-t", f"csv:{a}", "-t", f"csv:{b}"]):
+        code, out = invoke("run", "-e", "mfcc", *tasks, "--executor", "ray")
+        assert code == 2 and 'pip install -e ".[ray]"' in out and "Traceback" not in out
+
+
+def test_a_plugin_files_cache_key_is_the_same_in_every_process(tmp_path):
+    """The plugin module's name is in the embedder config (the cache key): it was salted by
+    Python's per-process str hash, so a new process never found the earlier runs' embeddings."""
+    import subprocess
+    import sys
+
+    plugin, _, _ = setup(tmp_path)
+    code = ("import cli; e = cli.registries().embedders.create(%r, device='cpu'); print(e.config()['class'])"
+            % f"{plugin}:Counting")
+    root = Path(__file__).resolve().parent.parent
+    names = {subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True,
+                            env={**os.environ, "PYTHONHASHSEED": str(seed)}).stdout for seed in (1, 2)}
+    assert len(names) == 1 and "bench_plugin_" in names.pop()

@@ -1,0 +1,337 @@
+"""The Ray executor: the same chunks and (cell, split) probes as the local executor, on a cluster.
+
+The driver (this process) prepares every cell (names, clips, RunRecords), then
+
+* extraction: per embedder, a pool of actors loads the model once and embeds the fixed chunks
+  of every task's clips (``benchmark.extract.pending_chunks``/``embed_chunks``, as locally).
+  With a shared cache folder the actors write each chunk's shard into the EmbeddingStore
+  themselves; otherwise they return the arrays and the driver writes them. An actor that dies
+  is replaced and its chunk sent again.
+* probes: one Ray task per (cell, split) with all its seeds (``runner.probe_split``, as
+  locally); a cell's embeddings go into the object store once. The driver records each split as
+  it arrives, so a killed driver resumes from the finished chunks and splits.
+
+Every worker pins the same torch thread count as the driver, so on CPU the scores are bitwise
+those of the local executor.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence
+
+from .. import config
+from ..errors import BenchError
+from ..extract import ChunkResult, chunk_size, embed_chunks, pending_chunks
+from ..registry import Registries
+from ..runner import Cell, finish, note_extraction, pending_splits, prepare, probe_split, record_split
+from ..spec import RunSpec
+from ..store import EmbeddingStore, clip_key
+from . import pinned_threads, resolve_threads
+from .local import Embedders, embedder_key
+
+INSTALL = ('The Ray executor needs Ray, an optional extra of bench. Install it with: pip install -e ".[ray]" '
+           '(from a checkout) or pip install "bench[ray]", then run the command again.')
+#: times a chunk is sent again after the actor holding it died
+RETRIES = 3
+
+
+def import_ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise BenchError(INSTALL) from None
+    return ray
+
+
+def project_path() -> str:
+    """The folder holding ``benchmark``: workers import the driver's code from it when it is
+    not installed on their node (a checkout shared by every node, or one machine)."""
+    return str(Path(__file__).resolve().parents[2])
+
+
+def runtime_env() -> dict:
+    paths = [project_path()] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    return {"env_vars": {"PYTHONPATH": os.pathsep.join(dict.fromkeys(paths))}}
+
+
+@contextmanager
+def session(address: str | None) -> Iterator[Any]:
+    """Ray connected: the running one if this process already initialised Ray, else the cluster
+    at ``address``, else a new local Ray on this machine's cores (shut down at the end)."""
+    ray = import_ray()
+    if ray.is_initialized():
+        yield ray
+        return
+    kwargs: dict[str, Any] = dict(runtime_env=runtime_env(), log_to_driver=False, logging_level=logging.ERROR,
+                                  configure_logging=True)
+    if address:
+        kwargs["address"] = address
+    else:
+        kwargs["include_dashboard"] = False
+    try:
+        ray.init(**kwargs)
+    except ConnectionError as exc:
+        raise BenchError(f"Cannot connect to the Ray cluster at {address}: {exc}. Start its head with "
+                         "'ray start --head' and give its address (host:6379) to --address.") from exc
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
+
+
+def _pickle_plugins_by_value() -> None:
+    """Plugin files (``path/to/file.py:Class``) are imported under generated module names that
+    workers cannot import: ship their code with the objects instead."""
+    import cloudpickle
+
+    for name, module in list(sys.modules.items()):
+        if name.startswith("bench_plugin_") and module is not None:
+            cloudpickle.register_pickle_by_value(module)
+
+
+# -- the remote side ---------------------------------------------------------------------------
+
+class ChunkWorker:
+    """An actor: one embedder, loaded once, embedding chunks. With ``cache_dir`` it writes each
+    chunk's shard into the store; else it returns the arrays."""
+
+    def __init__(self, spec: RunSpec, registries: Registries, threads: int, embedder_config: dict,
+                 cache_dir: str | None) -> None:
+        import torch
+
+        from ..runner import create_embedder
+
+        torch.set_num_threads(threads)
+        self.embedder = create_embedder(spec, registries)
+        self.store = EmbeddingStore(Path(cache_dir), embedder_config) if cache_dir else None
+
+    def embed(self, chunk: list, jobs: int, skip_errors: bool) -> ChunkResult:
+        (result,) = list(embed_chunks(self.embedder, [chunk], jobs, skip_errors))
+        if self.store is not None:
+            self.store.put_many(result.items)
+            result = ChunkResult(items=[(clip, None) for clip, _ in result.items], failed=result.failed)
+        return result
+
+    def pid(self) -> int:
+        return os.getpid()
+
+
+def _probe(task: Any, protocol: Any, split: Any, frames: dict, clips: dict, seeds: list[int], device: str,
+           threads: int) -> tuple[list[dict], float]:
+    import torch
+
+    torch.set_num_threads(threads)
+    started = time.perf_counter()
+    scores = probe_split(task, protocol, split, frames, clips, seeds, device)
+    return scores, time.perf_counter() - started
+
+
+# -- the driver --------------------------------------------------------------------------------
+
+@dataclass
+class Group:
+    """The cells of one embedder (one model load) and the distinct chunks they still need."""
+
+    spec: RunSpec
+    cells: list[Cell] = field(default_factory=list)
+    chunks: list[list] = field(default_factory=list)
+    chunk_cells: list[list[Cell]] = field(default_factory=list)
+
+
+def _absolute(spec: RunSpec) -> RunSpec:
+    """Locations resolved here, where the user gave them (workers run in other folders)."""
+    return spec.replace(data_home=str(config.data_home(spec.data_home).resolve()),
+                        cache_dir=str(config.cache_dir(spec.cache_dir).resolve()),
+                        results_dir=str(config.results_dir(spec.results_dir).resolve()),
+                        weights=str(Path(spec.weights).expanduser().resolve()) if spec.weights else None)
+
+
+def run(specs: Sequence[RunSpec], registries: Registries, progress: bool, echo: Callable[[str], None],
+        threads: int | None, recorder: Any, address: str | None = None, shared_cache: bool = True,
+        cpus_per_worker: int | None = None, workers: int | None = None) -> None:
+    """Run the grid on Ray. ``cpus_per_worker``: CPUs each extraction actor and probe task
+    reserves (default: the thread count, at most a node's CPUs); ``workers``: extraction actors
+    per embedder (default: as many as the cluster's CPUs hold)."""
+    ray = import_ray()
+    threads = resolve_threads(threads)
+    with session(address) as ray, pinned_threads(threads):
+        _pickle_plugins_by_value()
+        total_cpus = int(ray.cluster_resources().get("CPU", 1))
+        cpus = max(1, min(cpus_per_worker or threads, total_cpus))
+        cells = _prepare(specs, registries, echo, recorder)
+        live = [c for c in cells if not recorder.failed(c.spec)]
+        for group in _groups(live):
+            _extract(ray, group, registries, threads, cpus, workers or max(1, total_cpus // cpus), shared_cache,
+                     progress, echo, recorder)
+        _probe_all(ray, [c for c in live if not recorder.failed(c.spec)], threads, cpus, progress, echo, recorder)
+
+
+def _prepare(specs: Sequence[RunSpec], registries: Registries, echo: Callable, recorder: Any) -> list[Cell]:
+    embedders = Embedders(registries)
+    cells = []
+    for original in specs:
+        spec = _absolute(original)
+        recorder.alias(original, spec)
+        cell = recorder.attempt(spec, lambda: prepare(spec, registries, echo, embedders.get(spec)))
+        if cell is None:
+            continue
+        if cell.complete:
+            recorder.succeed(spec, "already done", cell.record)
+        else:
+            cells.append(cell)
+    return cells
+
+
+def _groups(cells: list[Cell]) -> list[Group]:
+    """Cells by embedder instance; each group's pending chunks, a chunk shared by cells once."""
+    groups: dict[tuple, Group] = {}
+    seen: dict[tuple, dict[tuple, int]] = {}
+    for cell in cells:
+        key = embedder_key(cell.spec)
+        group = groups.setdefault(key, Group(cell.spec))
+        group.cells.append(cell)
+        cell.store.refresh()
+        for chunk in pending_chunks(cell.clips, cell.store, chunk_size(cell.embedder)):
+            ident = tuple(clip_key(c) for c in chunk)
+            index = seen.setdefault(key, {}).get(ident)
+            if index is None:
+                seen[key][ident] = len(group.chunks)
+                group.chunks.append(chunk)
+                group.chunk_cells.append([cell])
+            else:
+                group.chunk_cells[index].append(cell)
+    return list(groups.values())
+
+
+def _extract(ray: Any, group: Group, registries: Registries, threads: int, cpus: int, n_workers: int,
+             shared_cache: bool, progress: bool, echo: Callable, recorder: Any) -> None:
+    from tqdm.auto import tqdm
+
+    started = time.perf_counter()
+    failed: dict[str, str] = {}
+    extracted = 0
+    first = group.cells[0]
+    if group.chunks:
+        actor_class = ray.remote(num_cpus=cpus, max_restarts=0)(ChunkWorker)
+        embedder_config = first.embedder.config()
+        cache = str(first.store.root.parent.parent) if shared_cache else None
+
+        def new_actor() -> Any:
+            return actor_class.remote(group.spec, registries, threads, embedder_config, cache)
+
+        actors = [new_actor() for _ in range(min(n_workers, len(group.chunks)))]
+        queue = list(range(len(group.chunks)))
+        tries = [0] * len(group.chunks)
+        running: dict[Any, tuple[int, int]] = {}  # ref -> (chunk index, actor index)
+        bar = tqdm(total=sum(len(c) for c in group.chunks), desc=f"embedding with {first.embedder.name} (ray)",
+                   unit="clip", disable=not progress, leave=False)
+        idle = list(range(len(actors)))
+        try:
+            while queue or running:
+                while queue and idle:
+                    k = queue.pop(0)
+                    if all(recorder.failed(c.spec) for c in group.chunk_cells[k]):
+                        continue  # its cells failed already (e.g. on another chunk): no use embedding it
+                    a = idle.pop(0)
+                    running[actors[a].embed.remote(group.chunks[k], group.spec.jobs, group.spec.skip_missing)] = (k, a)
+                if not running:
+                    break
+                (ref,), _ = ray.wait(list(running), num_returns=1)
+                k, a = running.pop(ref)
+                try:
+                    result = ray.get(ref)
+                except ray.exceptions.RayActorError:  # the actor (or its node) died: a new one, the chunk again
+                    tries[k] += 1
+                    if tries[k] > RETRIES:
+                        _fail_chunk(group, k, f"the worker embedding it died {tries[k]} times", recorder)
+                    else:
+                        queue.insert(0, k)
+                    actors[a] = new_actor()
+                    idle.append(a)
+                    continue
+                except ray.exceptions.RayTaskError as exc:
+                    _fail_chunk(group, k, getattr(exc, "cause", None) or exc, recorder)
+                    idle.append(a)
+                    continue
+                idle.append(a)
+                if not shared_cache:
+                    for cell in group.chunk_cells[k][:1]:
+                        cell.store.put_many(result.items)
+                extracted += len(result.items)
+                failed.update(result.failed)
+                bar.update(len(group.chunks[k]))
+        finally:
+            bar.close()
+            for actor in actors:
+                ray.kill(actor)
+    seconds = time.perf_counter() - started
+    for cell in group.cells:
+        if recorder.failed(cell.spec):
+            continue
+        cell.store.refresh()  # the shards the workers wrote
+
+        def note(cell: Cell = cell) -> None:
+            missing = [c for c in cell.clips if c.id not in failed and not cell.store.has(c)]
+            if missing:
+                raise BenchError(f"{len(missing)} clips of {cell.task.name} have no embedding after the extraction "
+                                 "(a worker's shard is not in this cache folder: is it shared by every node? "
+                                 "Else use --no-shared-cache). Run the command again to redo them.")
+            ids = {c.id for c in cell.clips}
+            n_todo = sum(len(chunk) for chunk, owners in zip(group.chunks, group.chunk_cells) if any(c is cell for c in owners))
+            echo(f"Embeddings: {len(cell.clips) - n_todo} cached, {n_todo} extracted on Ray")
+            note_extraction(cell, {i: r for i, r in failed.items() if i in ids}, seconds,
+                            extracted / seconds if extracted and seconds > 0 else None)
+        recorder.attempt(cell.spec, note)
+
+
+def _fail_chunk(group: Group, k: int, error: Any, recorder: Any) -> None:
+    for cell in group.chunk_cells[k]:
+        if not recorder.failed(cell.spec):
+            recorder.fail(cell.spec, error if isinstance(error, BaseException) else BenchError(str(error)))
+
+
+def _probe_all(ray: Any, cells: list[Cell], threads: int, cpus: int, progress: bool, echo: Callable,
+               recorder: Any) -> None:
+    from tqdm.auto import tqdm
+
+    probe = ray.remote(num_cpus=cpus, max_retries=RETRIES)(_probe)
+    running: dict[Any, Cell] = {}
+    left: dict[int, int] = {}
+    for cell in cells:
+        todo = pending_splits(cell)
+        if not todo:
+            recorder.attempt(cell.spec, lambda cell=cell: recorder.succeed(cell.spec, "done", finish(cell, echo)))
+            continue
+        frames = dict(zip((c.id for c in cell.clips), cell.store.get_many(cell.clips)))
+        frames_ref, clips_ref = ray.put(frames), ray.put({c.id: c for c in cell.clips})  # once per cell
+        task_ref, protocol_ref = ray.put(cell.task), ray.put(cell.protocol)
+        for split, seeds in todo:
+            ref = probe.remote(task_ref, protocol_ref, split, frames_ref, clips_ref, seeds, cell.embedder.device,
+                               threads)
+            running[ref] = cell
+        left[id(cell)] = len(todo)
+    bar = tqdm(total=len(running), desc="probing (ray)", unit="split", disable=not progress, leave=False)
+    try:
+        while running:
+            (ref,), _ = ray.wait(list(running), num_returns=1)
+            cell = running.pop(ref)
+            bar.update(1)
+            if recorder.failed(cell.spec):
+                continue
+            try:
+                scores, seconds = ray.get(ref)
+            except ray.exceptions.RayTaskError as exc:
+                recorder.fail(cell.spec, getattr(exc, "cause", None) or exc)
+                continue
+            record_split(cell, scores, seconds)
+            left[id(cell)] -= 1
+            if left[id(cell)] == 0:
+                recorder.attempt(cell.spec, lambda cell=cell: recorder.succeed(cell.spec, "done", finish(cell, echo)))
+    finally:
+        bar.close()
