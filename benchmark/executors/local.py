@@ -1,10 +1,12 @@
 """The local executor: each cell's phases in this process, one cell after another."""
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+import contextlib
+from typing import Any, Callable, Iterator, Sequence
 
+from ..locks import run_lock
 from ..registry import Registries
-from ..runner import create_embedder, extract_cell, finish, prepare, probe_cell
+from ..runner import Cell, create_embedder, extract_cell, finish, prepare, probe_cell
 from ..spec import RunSpec
 from . import pinned_threads, resolve_threads
 
@@ -30,14 +32,31 @@ class Embedders:
         return self._instances[key]
 
 
+def locked(cell: Cell, echo: Echo) -> contextlib.AbstractContextManager:
+    """The run lock of a cell (an identical run elsewhere waits); on entry the cell holds the
+    newest record, which that other run may have advanced or completed meanwhile."""
+    @contextlib.contextmanager
+    def hold() -> Iterator[None]:
+        with run_lock(cell.results.root, cell.record["run_key"], echo):
+            latest = cell.results.find(cell.record["run_key"])
+            if latest is not None and len(latest["scores"]) >= len(cell.record["scores"]):
+                cell.record = latest
+            yield
+    return hold()
+
+
 def run_cell(spec: RunSpec, registries: Registries, embedders: Embedders, progress: bool, echo: Echo) -> tuple[str, dict]:
-    """One cell in this process: ("done" | "already done", its RunRecord)."""
+    """One cell in this process, as ``runner.run`` does it: ("done" | "already done", its RunRecord)."""
     cell = prepare(spec, registries, echo, embedders.get(spec))
     if cell.complete:
         return "already done", cell.record
-    extract_cell(cell, progress, echo)
-    probe_cell(cell, progress, echo)
-    return "done", finish(cell, echo)
+    with locked(cell, echo):
+        if cell.complete:
+            echo(f"Already complete: {cell.results.path_for(cell.record)}")
+            return "already done", cell.record
+        extract_cell(cell, progress, echo)
+        probe_cell(cell, progress, echo)
+        return "done", finish(cell, echo)
 
 
 def run(specs: Sequence[RunSpec], registries: Registries, progress: bool, echo: Echo, threads: int | None,

@@ -16,6 +16,7 @@ those of the local executor.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -33,7 +34,7 @@ from ..runner import Cell, finish, note_extraction, pending_splits, prepare, pro
 from ..spec import RunSpec
 from ..store import EmbeddingStore, clip_key
 from . import pinned_threads, resolve_threads
-from .local import Embedders, embedder_key
+from .local import Embedders, embedder_key, locked
 
 INSTALL = ('The Ray executor needs Ray, an optional extra of bench. Install it with: pip install -e ".[ray]" '
            '(from a checkout) or pip install "bench[ray]", then run the command again.')
@@ -160,11 +161,11 @@ def run(specs: Sequence[RunSpec], registries: Registries, progress: bool, echo: 
     per embedder (default: as many as the cluster's CPUs hold)."""
     ray = import_ray()
     threads = resolve_threads(threads)
-    with session(address) as ray, pinned_threads(threads):
+    with session(address) as ray, pinned_threads(threads), contextlib.ExitStack() as stack:
         _pickle_plugins_by_value()
         total_cpus = int(ray.cluster_resources().get("CPU", 1))
         cpus = max(1, min(cpus_per_worker or threads, total_cpus))
-        cells = _prepare(specs, registries, echo, recorder)
+        cells = _prepare(specs, registries, echo, recorder, stack)
         live = [c for c in cells if not recorder.failed(c.spec)]
         for group in _groups(live):
             _extract(ray, group, registries, threads, cpus, workers or max(1, total_cpus // cpus), shared_cache,
@@ -172,7 +173,9 @@ def run(specs: Sequence[RunSpec], registries: Registries, progress: bool, echo: 
         _probe_all(ray, [c for c in live if not recorder.failed(c.spec)], threads, cpus, progress, echo, recorder)
 
 
-def _prepare(specs: Sequence[RunSpec], registries: Registries, echo: Callable, recorder: Any) -> list[Cell]:
+def _prepare(specs: Sequence[RunSpec], registries: Registries, echo: Callable, recorder: Any,
+             stack: contextlib.ExitStack) -> list[Cell]:
+    """Every cell opened, and the run lock of each unfinished one held (in ``stack``) until the end."""
     embedders = Embedders(registries)
     cells = []
     for original in specs:
@@ -181,6 +184,8 @@ def _prepare(specs: Sequence[RunSpec], registries: Registries, echo: Callable, r
         cell = recorder.attempt(spec, lambda: prepare(spec, registries, echo, embedders.get(spec)))
         if cell is None:
             continue
+        if not cell.complete:
+            stack.enter_context(locked(cell, echo))
         if cell.complete:
             recorder.succeed(spec, "already done", cell.record)
         else:
@@ -197,6 +202,7 @@ def _groups(cells: list[Cell]) -> list[Group]:
         group = groups.setdefault(key, Group(cell.spec))
         group.cells.append(cell)
         cell.store.refresh()
+        cell.store.heal(cell.clips)  # a damaged shard's clips count as missing, as locally
         for chunk in pending_chunks(cell.clips, cell.store, chunk_size(cell.embedder)):
             ident = tuple(clip_key(c) for c in chunk)
             index = seen.setdefault(key, {}).get(ident)
