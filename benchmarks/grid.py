@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
 
             cluster = Cluster(initialize_head=True, head_node_args={
                 "num_cpus": 1, "node_ip_address": "127.0.0.2", "include_dashboard": False,
-                "_temp_dir": str(work / "cluster"), "object_store_memory": 100 * 1024 * 1024})
+                "temp_dir": str(work / "cluster"), "object_store_memory": 100 * 1024 * 1024})
             cluster.add_node(num_cpus=1, node_ip_address="127.0.0.3", object_store_memory=100 * 1024 * 1024)
             try:
                 ray.init(address=cluster.address, log_to_driver=False, runtime_env=runtime_env())

@@ -114,13 +114,14 @@ def test_ray_grid_gives_bitwise_the_local_scores_shared_cache_or_not(ray_session
 
 
 def stored(cache: Path, only: dict | None = None) -> dict:
-    """(embedder key, clip id) -> frames bytes of every clip in a cache (those in ``only``)."""
+    """(embedder key, clip key) -> frames bytes of every clip in a cache (those in ``only``). Clip
+    keys, not ids: the two tasks have clips of the same ids (other files)."""
     out = {}
     for index in cache.glob("embeddings/*/shard-*.json"):
         entry = json.loads(index.read_text())
         frames = np.load(index.with_suffix(".npy"))
-        for clip_id, (start, stop) in zip(entry["ids"], entry["clips"].values()):
-            key = (index.parent.name, clip_id)
+        for clip, (start, stop) in entry["clips"].items():
+            key = (index.parent.name, clip)
             if only is None or key in only:
                 out[key] = frames[start:stop].tobytes()
     return out

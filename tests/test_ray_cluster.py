@@ -22,7 +22,7 @@ def cluster(tmp_path_factory):
     memory = 80 * 1024 * 1024
     nodes = Cluster(initialize_head=True, head_node_args={
         "num_cpus": 1, "node_ip_address": "127.0.0.2", "include_dashboard": False,
-        "_temp_dir": str(tmp_path_factory.mktemp("ray")), "object_store_memory": memory})
+        "temp_dir": str(tmp_path_factory.mktemp("ray")), "object_store_memory": memory})
     try:
         nodes.add_node(num_cpus=1, node_ip_address="127.0.0.3", object_store_memory=memory)
         ray.init(address=nodes.address, log_to_driver=False, runtime_env=runtime_env())
