@@ -1,5 +1,4 @@
-"""Wall time of one grid on the local executor and on Ray, in the same run, and Ray's throughput
-per worker on a two-node loopback cluster.
+"""Wall time of one grid on the local executor and on Ray, in the same run.
 
 The grid: ``--embedders`` (default mfcc and musicnn-random, which needs no weights) x two
 generated CSV tasks of ``--clips`` clips each (4 folds, two pitch classes), ``--seeds`` seeds of
@@ -7,10 +6,7 @@ the ``coala`` probe, torch pinned to ``--threads`` threads in every process. Eac
 from an empty cache and results folder. Ray's start (``ray.init``) is timed apart and the ratio
 is given with and without it. The scores of the two executors are compared bit for bit.
 
-``--cluster``: also the same grid on a ``ray.cluster_utils.Cluster`` of two nodes on 127.0.0.2
-and 127.0.0.3 (one CPU each, one thread per worker): clips per second per extraction worker.
-
-Run:  python benchmarks/grid.py [--clips 200] [--seeds 3] [--threads 2] [--cluster]
+Run:  python benchmarks/grid.py [--clips 200] [--seeds 3] [--threads 2]
 """
 from __future__ import annotations
 
@@ -70,7 +66,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--embedders", default="mfcc,musicnn-random")
-    parser.add_argument("--cluster", action="store_true", help="also a two-node loopback cluster")
     args = parser.parse_args(argv)
     try:
         import ray
@@ -100,21 +95,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ray:   {ray_s:.1f} s (+ {init_s:.1f} s ray.init, extraction {ray_rate:.1f} clips/s); "
               f"scores {same} to local")
         print(f"ratio ray/local: {ray_s / local_s:.2f} without ray.init, {(ray_s + init_s) / local_s:.2f} with it")
-        if args.cluster:
-            from ray.cluster_utils import Cluster
-
-            cluster = Cluster(initialize_head=True, head_node_args={
-                "num_cpus": 1, "node_ip_address": "127.0.0.2", "include_dashboard": False,
-                "temp_dir": str(work / "cluster"), "object_store_memory": 100 * 1024 * 1024})
-            cluster.add_node(num_cpus=1, node_ip_address="127.0.0.3", object_store_memory=100 * 1024 * 1024)
-            try:
-                ray.init(address=cluster.address, log_to_driver=False, runtime_env=runtime_env())
-                seconds, _, rate = run("cluster", embedders, tasks, args, work, threads=1)
-            finally:
-                ray.shutdown()
-                cluster.shutdown()
-            print(f"two-node loopback cluster (1 CPU each, 1 thread per worker): {seconds:.1f} s, "
-                  f"extraction {rate / 2:.1f} clips/s per worker")
     return 0 if same == "bitwise equal" else 1
 
 
