@@ -43,11 +43,13 @@ def protocol_rows() -> list[list[str]]:
         p = PROTOCOLS.create(name)
         if p.probe == "linear":
             model = "linear (logistic / ridge)"
+        elif p.probe == "knn":
+            model = f"kNN k={p.k}, cosine, exp(sim/{p.temperature:g}) votes, no training (1 seed)"
         else:
             model = f"MLP {'-'.join(map(str, p.hidden))}, Adam lr {p.lr:g}, {p.weight_decay_style} {p.weight_decay:g}, batch {p.batch_size}"
         stop = (f"train loss (tol {p.tol:g}, {p.patience} epochs)" if p.stopping == "train_loss"
                 else f"valid metric (patience {p.patience})")
-        rows.append([name, model, f"≤{p.max_epochs} epochs, stop on {stop}" if p.probe != "linear" else "-",
+        rows.append([name, model, f"≤{p.max_epochs} epochs, stop on {stop}" if p.probe == "mlp" else "-",
                      "yes" if p.uses_validation else "no",
                      p.pooling + (", chunk-level" if p.chunk_training else "")])
     return rows

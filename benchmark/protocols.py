@@ -66,15 +66,27 @@ class Protocol:
     #: let the MLP's float32 matrix products round their inputs to bfloat16 (CPU with AVX512-BF16/AMX)
     #: or TF32 (CUDA), accumulating in float32; several times faster, not step-for-step equal to float32
     fast_matmul: bool = False
+    #: ``knn`` probe (benchmark.knn): neighbours, and the temperature T of the exp(similarity / T) votes
+    k: int | None = None
+    temperature: float | None = None
+    #: label-efficiency runs (benchmark.subsets): a seeded stratified share, or N clips per class, of training
+    train_fraction: float | None = None
+    train_per_class: int | None = None
+    #: robustness runs (benchmark.deform): the deformation spec, and whether training clips get it too
+    deform: str | None = None
+    deform_train: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        # the optional fields are left out while unset, so runs of the plain protocols keep their keys
+        return {k: v for k, v in dataclasses.asdict(self).items() if not (k in OPTIONAL_FIELDS and v is None)}
 
     def describe(self) -> str:
         fields = self.to_dict()
         fields.pop("name")
         return ", ".join(f"{k}={v}" for k, v in fields.items())
 
+
+OPTIONAL_FIELDS = ("k", "temperature", "train_fraction", "train_per_class", "deform", "deform_train")
 
 COALA = Protocol(name="coala")
 
@@ -97,6 +109,10 @@ MULAP = Protocol(
 WEIGHTED_LAYERS = Protocol(name="weighted-layers", probe="weighted")
 
 LINEAR = Protocol(name="linear", probe="linear", hidden=(), weight_decay=1.0, max_epochs=1000)  # max_epochs = max_iter
+
+#: X-ARES's kNN evaluation: no training, deterministic (one seed), see benchmark.knn
+KNN = Protocol(name="knn", probe="knn", hidden=(), lr=0.0, weight_decay=0.0, batch_size=0, max_epochs=0, tol=0.0,
+               patience=0, init="none", k=10, temperature=0.07)
 
 #: per-dataset values of the MuLaP downstream configs (hidden, weight decay, batch, max epochs)
 MULAP_TASK_OVERRIDES: dict[str, dict[str, Any]] = {
@@ -125,6 +141,6 @@ def with_fast_matmul(protocol: Protocol) -> Protocol:
 PROTOCOLS = Registry(
     "protocol",
     {"coala": "benchmark.protocols:COALA", "mulap": "benchmark.protocols:MULAP", "linear": "benchmark.protocols:LINEAR",
-     "weighted-layers": "benchmark.protocols:WEIGHTED_LAYERS"},
+     "weighted-layers": "benchmark.protocols:WEIGHTED_LAYERS", "knn": "benchmark.protocols:KNN"},
     base="benchmark.protocols:Protocol",
 )

@@ -135,10 +135,14 @@ def done_pairs(record: dict) -> set[tuple[str, int]]:
 
 def protocol_label(protocol: dict | str | None) -> str:
     """A record's protocol as tables and filters name it: ``coala``, or ``coala+fast-matmul`` for a
-    run whose probe used reduced-precision products (kept apart from the float32 runs)."""
+    run whose probe used reduced-precision products (kept apart from the float32 runs), with a
+    variant's mark (``coala@10%``, ``coala~noise:snr=10``: see benchmark.variants)."""
     if not isinstance(protocol, dict):
         return str(protocol or "?")
-    return str(protocol.get("name", "?")) + ("+fast-matmul" if protocol.get("fast_matmul") else "")
+    from .variants import label_suffix
+
+    return (str(protocol.get("name", "?")) + ("+fast-matmul" if protocol.get("fast_matmul") else "")
+            + label_suffix(protocol))
 
 
 def format_summary(record: dict) -> str:

@@ -22,7 +22,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from . import config, layers
+from . import config, layers, variants
 from .checks import check_config, check_device, check_jobs, check_scorable
 from .clips import Clip, Split, clip_list_hash
 from .errors import BenchError, DataMissingError
@@ -106,6 +106,7 @@ def prepare(spec: RunSpec, registries: Registries, echo: Echo = _quiet, embedder
         fast_matmul_backend(spec.device or config.default_device())  # fail before a long extraction
     for warning in check_scorable(task, clips):  # before extraction, not "nan ± nan" after it
         echo(warning)
+    protocol = variants.apply(protocol, spec)
     embedder = embedder if embedder is not None else create_embedder(spec, registries)
     if embedder.input_kind != task.input_kind:
         raise BenchError(
@@ -118,7 +119,7 @@ def prepare(spec: RunSpec, registries: Registries, echo: Echo = _quiet, embedder
     store = EmbeddingStore(cache, embedder_config)
     if view is not None:  # every layer is stored once; a run reads its own layer's columns
         store = layers.LayerStore(store, view)
-    seeds = list(range(spec.seeds))
+    seeds = list(range(variants.n_seeds(protocol, spec.seeds)))
     # data_hash covers the audio files' content identity: changed audio is a new run, not a stale one
     task_info = {**task.config(), "n_clips": len(clips), "clip_hash": clip_list_hash(clips),
                  "data_hash": data_hash(clips)}
@@ -134,6 +135,7 @@ def prepare(spec: RunSpec, registries: Registries, echo: Echo = _quiet, embedder
             about["layer"] = view.to_dict()["layer"]
         record = new_record(run_key, about, task_info, protocol.to_dict(), seeds, store.key)
         record["spec"] = spec_names(spec)  # the names as a suggested command must give them
+        record["notes"].update(variants.notes(protocol, spec.seeds))
     elif record["status"] == "complete":
         echo(f"Already complete: {results.path_for(record)}")
     else:

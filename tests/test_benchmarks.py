@@ -48,7 +48,13 @@ def test_hf_benchmark_runs_and_outputs_match(capsys):
     assert "ratio" in out and "MISMATCH" not in out
 
 
-@pytest.mark.parametrize("name", ["probe", "extract", "hf", "grid"])
+@pytest.mark.parametrize("name", ["probe", "extract", "hf", "grid", "knn"])
 def test_scripts_document_their_command(name):
     assert f"benchmarks/{name}.py" in (ROOT / "benchmarks" / f"{name}.py").read_text().split('"""')[1]
+
+
+def test_knn_benchmark_runs_and_agrees(capsys):
+    _script("knn").main(["--clips", "400", "--dim", "16", "--folds", "2"])
+    out = capsys.readouterr().out
+    assert "speed-up over sklearn" in out and "predictions differing: 0 of" in out
 
