@@ -120,9 +120,15 @@ def _executor_options(function):
 @click.option("--fast-matmul", is_flag=True,
               help="Probe matrix products with bfloat16 inputs (CPUs with AVX512-BF16/AMX) or TF32 (CUDA): "
                    "faster, close to but not step-for-step equal to float32; recorded in the protocol.")
+@click.option("--train-fraction", default=None, metavar="F[,F...]",
+              help="Train on a seeded, class-stratified, nested share of each training set (e.g. 0.01,0.1,1); "
+                   "one run record per fraction.")
+@click.option("--train-per-class", default=None, metavar="N[,N...]",
+              help="Train on N seeded clips per class (e.g. 1,5,10); one run record per N.")
 @_options
 @_executor_options
-def run(embedders, tasks, protocol, seeds, results_dir, skip_missing, layer, layer_set, fast_matmul, data_home,
+def run(embedders, tasks, protocol, seeds, results_dir, skip_missing, layer, layer_set, fast_matmul, train_fraction,
+        train_per_class, data_home,
         cache_dir, device, weights, jobs, options, executor, address, no_shared_cache, threads):
     """Embed a task's clips (cached) and train the probes over its official splits. Several -e/-t
     make a grid: every (embedder, task) cell is one run; a failing cell does not stop the others.
@@ -135,6 +141,7 @@ def run(embedders, tasks, protocol, seeds, results_dir, skip_missing, layer, lay
       bench run -e mfcc -e coala -e coala-ec -t us8k,gtzan,nsynth
       bench run -e mfcc -t demo --executor ray --address 10.0.0.5:6379
     """
+    from benchmark import variants
     from benchmark.spec import grid
 
     specs = grid(embedders, tasks, protocol=protocol, seeds=seeds, options=options, weights=weights, device=device,
@@ -151,6 +158,9 @@ def run(embedders, tasks, protocol, seeds, results_dir, skip_missing, layer, lay
         records = sweep(specs[0], layer_set, registries(), progress=True, echo=click.echo)
         click.echo(render_tables([layer_table(records)]), nl=False)
         return
+    specs = [one for spec in specs for one in variants.expand(
+        spec, variants.parse_numbers(train_fraction, float, "--train-fraction"),
+        variants.parse_numbers(train_per_class, int, "--train-per-class"))]
     _run_specs(specs, executor, threads, address=address, shared_cache=not no_shared_cache)
 
 
@@ -301,8 +311,9 @@ def check_embedder(embedder, weights, device):
 @click.option("--all-metrics", is_flag=True, help="One column per metric instead of the headline metric only.")
 @click.option("--layers", is_flag=True, help="The task x layer table of layer sweeps (runs of --layer/--layers).")
 @click.option("--results-dir", type=click.Path(file_okay=False), help="Folder of run records (default: $BENCH_RESULTS_DIR or ./results).")
+@click.option("--fractions", is_flag=True, help="Label-efficiency tables: score by training-set size (--train-fraction runs).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write to this file instead of the terminal.")
-def table(paper, fmt, tasks, embedders, all_metrics, layers, results_dir, output):
+def table(paper, fmt, tasks, embedders, all_metrics, layers, results_dir, fractions, output):
     """Leaderboard from the run records: mean ± std (seeds), best in bold, average and rank.
 
     \b
@@ -312,10 +323,13 @@ def table(paper, fmt, tasks, embedders, all_metrics, layers, results_dir, output
       bench table --paper contextual --format latex -o table1.tex
     """
     from benchmark.config import results_dir as default_results_dir
-    from benchmark.report import render_table
+    from benchmark.report import render_fractions, render_table
 
-    text = render_table(default_results_dir(results_dir), fmt, tasks=tasks, embedders=embedders, paper=paper,
-                        all_metrics=all_metrics, layers=layers)
+    if fractions:
+        text = render_fractions(default_results_dir(results_dir), fmt, tasks=tasks, embedders=embedders)
+    else:
+        text = render_table(default_results_dir(results_dir), fmt, tasks=tasks, embedders=embedders, paper=paper,
+                            all_metrics=all_metrics, layers=layers)
     if output:
         with open(output, "w", encoding="utf-8") as handle:
             handle.write(text)
@@ -343,9 +357,10 @@ def report(output, results_dir):
 @cli.command()
 @click.option("-o", "--output", type=click.Path(file_okay=False), default=None, help="Folder of the figures (default: <results-dir>/figures).")
 @click.option("--format", "-f", "fmt", type=click.Choice(["png", "svg"]), default="png", show_default=True)
-@click.option("--kind", "-k", type=click.Choice(["all", "bars", "heatmap", "dim", "throughput", "layers"]), default="all",
-              show_default=True, help="bars: per task with 95% CIs and reported values; heatmap: embedders x tasks; "
-                                      "dim/throughput: score against them; layers: score against layer (sweeps).")
+@click.option("--kind", "-k", type=click.Choice(["all", "bars", "heatmap", "dim", "throughput", "layers", "fractions"]),
+              default="all", show_default=True,
+              help="bars: per task with 95% CIs and reported values; heatmap: embedders x tasks; dim/throughput: score "
+                   "against them; layers: score against layer (sweeps); fractions: score against training-set size.")
 @click.option("--results-dir", type=click.Path(file_okay=False), help="Folder of run records (default: $BENCH_RESULTS_DIR or ./results).")
 def plot(output, fmt, kind, results_dir):
     """Figures of the results (matplotlib).

@@ -7,6 +7,8 @@
   throughput (clips per second), one colour per task;
 * ``layers``: per task, the headline score of each probed layer (``name@N`` records of
   ``bench run --layers``) against the layer number, with 95% CIs, one line per model.
+* ``fractions``: per task, the headline score against the fraction of the training set (or the
+  clips per class) with 95% CIs, one line per embedder (``--train-fraction`` runs).
 """
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ from .stats import clip_interval
 from .report.reference import load_published, reported_for
 from .results import safe_name
 
-KINDS = ("bars", "heatmap", "dim", "throughput", "layers")
+KINDS = ("bars", "heatmap", "dim", "throughput", "layers", "fractions")
 FORMATS = ("png", "svg")
 
 
@@ -157,6 +159,38 @@ def layer_curves(points: list[dict[str, Any]], task: str, path: Path) -> Path:
     return _save(fig, path)
 
 
+def fraction_figure(curves: list, path: Path) -> Path:
+    """Score against training-set size for one task and axis, 95% CI bars, one line per embedder."""
+    from .report.curves import x_text
+
+    fig = Figure(figsize=(6, 4))
+    ax = fig.add_subplot()
+    axis = curves[0].axis
+    for curve in curves:
+        xs, means, lows, highs = [], [], [], []
+        for x, record in sorted(curve.points.items()):
+            values = rec.metric_values(record, rec.headline_metric(record) or "")
+            if not values:
+                continue
+            low, high = values["ci95"] or (values["mean"], values["mean"])
+            xs.append(x)
+            means.append(100 * values["mean"])
+            lows.append(100 * (values["mean"] - low))
+            highs.append(100 * (high - values["mean"]))
+        ax.errorbar(xs, means, yerr=[lows, highs], fmt="o-", capsize=3, label=curve.label)
+    ax.set_xscale("log")
+    ticks = sorted({x for c in curves for x in c.points})
+    ax.set_xticks(ticks, [x_text(axis, x) for x in ticks])
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel("training set (fraction)" if axis == "fraction" else "training clips per class")
+    metric = rec.headline_metric(next(iter(curves[0].points.values()))) or ""
+    ax.set_ylabel(f"{metric} (%), 95% CI")
+    ax.set_title(f"{curves[0].task}: label efficiency")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    return _save(fig, path)
+
+
 def write_plots(results_dir: str | Path, out_dir: str | Path, fmt: str = "png", kind: str = "all") -> list[Path]:
     """Write the figures of ``kind`` (bars, heatmap, dim, throughput or all) into ``out_dir``."""
     fmt, kind = fmt.lower(), kind.lower()
@@ -164,7 +198,8 @@ def write_plots(results_dir: str | Path, out_dir: str | Path, fmt: str = "png", 
         raise BenchError(f"Unknown figure format '{fmt}'. Choose one of: {', '.join(FORMATS)}.")
     if kind != "all" and kind not in KINDS:
         raise BenchError(f"Unknown plot kind '{kind}'. Choose one of: all, {', '.join(KINDS)}.")
-    points = entries(rec.load_records(results_dir))
+    records = rec.load_records(results_dir)
+    points = entries(records)
     if not points:
         raise BenchError(f"No finished runs in {results_dir}: nothing to plot. Run one first, e.g. "
                          "`bench run --embedder mfcc --task demo`.")
@@ -187,4 +222,14 @@ def write_plots(results_dir: str | Path, out_dir: str | Path, fmt: str = "png", 
                              "`bench run -e hf:<model or folder> -t demo --layers all`.")
         written += [layer_curves([p for p in points if p["task"] == t], t, out / f"layers-{safe_name(t)}.{fmt}")
                     for t in swept]
+    if "fractions" in wanted:
+        from .report.curves import curves as find_curves
+
+        found = find_curves(r for r in records if r.get("status") == "complete")
+        if kind == "fractions" and not found:
+            raise BenchError(f"No label-efficiency runs in {results_dir}: run some first, e.g. "
+                             "`bench run --embedder mfcc --task demo --train-fraction 0.1,0.5,1`.")
+        for task, axis in dict.fromkeys((c.task, c.axis) for c in found):
+            mine = [c for c in found if c.task == task and c.axis == axis]
+            written.append(fraction_figure(mine, out / f"{'fractions' if axis == 'fraction' else 'per-class'}-{safe_name(task)}.{fmt}"))
     return written

@@ -199,6 +199,10 @@ def probe_split(task: Any, protocol: Protocol, split: Split, frames: Mapping[str
     from . import metrics, probe
 
     check_split(task.name, split, clips)  # every executor hands its splits to the probe here
+    if protocol.train_fraction is not None or protocol.train_per_class is not None:
+        from .subsets import probe_on_subsets
+
+        return probe_on_subsets(probe_split, task, protocol, split, frames, clips, seeds, device)
     train_ids, valid_ids = list(split.train), list(split.valid)
     if not protocol.uses_validation:
         train_ids, valid_ids = train_ids + (valid_ids if split.valid_from_train else []), []

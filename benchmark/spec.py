@@ -35,6 +35,9 @@ class RunSpec:
     results_dir: str | None = None
     #: the layer to probe, for embedders with layers (negative: from the end; None: the last)
     layer: int | None = None
+    #: label-efficiency runs (benchmark.subsets): train on this share, or this many clips per class
+    train_fraction: float | None = None
+    train_per_class: int | None = None
 
     def __post_init__(self) -> None:
         options = self.options.items() if isinstance(self.options, Mapping) else self.options

@@ -81,3 +81,28 @@ def base_label(label: str) -> str:
     for mark in ("@", "~"):
         label = label.split(mark, 1)[0]
     return label
+
+
+def parse_numbers(text: str | None, kind: type, option: str) -> list:
+    """``0.01,0.1,1`` → [0.01, 0.1, 1.0] (``kind`` float or int); an error names the option."""
+    if text is None or str(text).strip() == "":
+        return []
+    values = []
+    for part in str(text).split(","):
+        try:
+            values.append(kind(part.strip()))
+        except ValueError:
+            raise BenchError(f"{option}: '{part}' is not a{'n integer' if kind is int else ' number'}; "
+                             f"give a comma-separated list, e.g. {option} {'1,5,10' if kind is int else '0.01,0.1,1'}.") from None
+    return list(dict.fromkeys(values))
+
+
+def expand(spec: Any, fractions: list[float] | None = None, per_class: list[int] | None = None) -> list[Any]:
+    """One spec per training-set size asked for (the spec itself when none is)."""
+    if fractions and per_class:
+        raise BenchError("Give --train-fraction or --train-per-class, not both.")
+    if fractions:
+        return [spec.replace(train_fraction=None if f == 1 else f) for f in fractions]
+    if per_class:
+        return [spec.replace(train_per_class=n) for n in per_class]
+    return [spec]

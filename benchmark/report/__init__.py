@@ -19,7 +19,7 @@ from .table import Table, grid_table, paper_table
 FORMATS = ("markdown", "latex", "csv", "json", "html")
 
 __all__ = ["FORMATS", "PAPERS", "build_tables", "load_published", "load_records", "published_path",
-           "render_table", "render_tables", "write_site"]
+           "render_fractions", "render_table", "render_tables", "write_site"]
 
 
 def build_tables(
@@ -105,6 +105,18 @@ def render_table(
     if fmt.lower() not in FORMATS + ("md", "tex"):
         raise BenchError(f"Unknown table format '{fmt}'. Choose one of: {', '.join(FORMATS)}.")
     return render_tables(build_tables(results_dir, tasks, embedders, paper, all_metrics, layers), fmt)
+
+
+def render_fractions(results_dir: str | Path, fmt: str = "markdown", tasks: Iterable[str] | None = None,
+                     embedders: Iterable[str] | None = None) -> str:
+    """``bench table --fractions``: score by training-set size, one table per task."""
+    from .curves import fraction_tables
+
+    tables = fraction_tables(load_records(results_dir), tasks, embedders)
+    if not tables:
+        raise BenchError(f"No label-efficiency runs in {results_dir}. Run some first, e.g. "
+                         "`bench run --embedder mfcc --task demo --train-fraction 0.1,0.5,1`.")
+    return render_tables(tables, fmt)
 
 
 def write_site(results_dir: str | Path, out_dir: str | Path) -> Path:

@@ -1,0 +1,90 @@
+"""Label-efficiency curves from the run records: ``bench table --fractions`` and ``bench plot``'s
+score-against-fraction figures.
+
+A curve is one (task, embedder, base protocol): its runs with ``train_fraction`` or
+``train_per_class`` set, plus the plain run of the same protocol as the full training set
+(fraction 1). Per-class budgets and fractions are different axes, so they are separate curves.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from ..variants import base_label
+from . import records as rec
+from .table import Column, Row, Table, _our_cell
+
+
+@dataclass
+class Curve:
+    task: str
+    embedder: str
+    protocol: str  # the base protocol label (``coala``, ``coala+fast-matmul``)
+    axis: str  # "fraction" or "per_class"
+    #: x value → the record of that training-set size
+    points: dict[float, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return f"{self.embedder} [{self.protocol}]"
+
+
+def _x(record: dict[str, Any]) -> tuple[str, float] | None:
+    protocol = record.get("protocol") or {}
+    if protocol.get("deform"):
+        return None  # robustness runs are not points of a clean-audio curve
+    if protocol.get("train_per_class") is not None:
+        return "per_class", float(protocol["train_per_class"])
+    if protocol.get("train_fraction") is not None:
+        return "fraction", float(protocol["train_fraction"])
+    return "full", 1.0
+
+
+def curves(records: Iterable[dict[str, Any]], tasks: Iterable[str] | None = None,
+           embedders: Iterable[str] | None = None) -> list[Curve]:
+    """Every curve with at least one subset run, its full-data run included where there is one."""
+    tasks, embedders = set(tasks or []), set(embedders or [])
+    found: dict[tuple[str, str, str, str], Curve] = {}
+    full: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for (task, emb, label), record in rec.index(records).items():
+        if (tasks and task not in tasks) or (embedders and emb not in embedders):
+            continue
+        where = _x(record)
+        if where is None:
+            continue
+        axis, x = where
+        if axis == "full":
+            full[(task, emb, label)] = record
+            continue
+        key = (task, emb, base_label(label), axis)
+        found.setdefault(key, Curve(task, emb, base_label(label), axis)).points[x] = record
+    for curve in found.values():
+        record = full.get((curve.task, curve.embedder, curve.protocol))
+        if record is not None and curve.axis == "fraction":
+            curve.points[1.0] = record
+    return sorted(found.values(), key=lambda c: (c.task, c.axis, c.embedder, c.protocol))
+
+
+def x_text(axis: str, x: float) -> str:
+    return f"{x:g}/class" if axis == "per_class" else f"{100 * x:g}%"
+
+
+def fraction_tables(records: Iterable[dict[str, Any]], tasks: Iterable[str] | None = None,
+                    embedders: Iterable[str] | None = None) -> list[Table]:
+    """One table per (task, axis): a row per embedder [protocol], a column per training-set size."""
+    found = curves(records, tasks, embedders)
+    tables = []
+    for task, axis in dict.fromkeys((c.task, c.axis) for c in found):
+        mine = [c for c in found if c.task == task and c.axis == axis]
+        xs = sorted({x for c in mine for x in c.points})
+        metric = rec.headline_metric(next(iter(mine[0].points.values()))) or "?"
+        columns = [Column(x_text(axis, x), task, metric) for x in xs]
+        rows = [Row(label=c.label, kind="ours", embedder=c.embedder, protocol=c.protocol,
+                    cells=[_our_cell(c.points.get(x), metric) for x in xs]) for c in mine]
+        what = "fraction of the training set" if axis == "fraction" else "training clips per class"
+        tables.append(Table(key=f"fractions-{task}-{axis}", title=f"{task}: {metric} by {what} (%)",
+                            columns=columns, rows=rows,
+                            notes=["Each size is a run of its own: every (split, seed) trains on its own seeded, "
+                                   "stratified subset; the subsets of a seed are nested; validation and test sets "
+                                   "are the full ones."]))
+    return tables
