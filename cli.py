@@ -357,12 +357,14 @@ def report(output, results_dir):
 @cli.command()
 @click.option("-o", "--output", type=click.Path(file_okay=False), default=None, help="Folder of the figures (default: <results-dir>/figures).")
 @click.option("--format", "-f", "fmt", type=click.Choice(["png", "svg"]), default="png", show_default=True)
-@click.option("--kind", "-k", type=click.Choice(["all", "bars", "heatmap", "dim", "throughput", "layers", "fractions"]),
+@click.option("--kind", "-k", type=click.Choice(["all", "bars", "heatmap", "dim", "throughput", "layers", "fractions", "ranks"]),
               default="all", show_default=True,
               help="bars: per task with 95% CIs and reported values; heatmap: embedders x tasks; dim/throughput: score "
                    "against them; layers: score against layer (sweeps); fractions: score against training-set size.")
+@click.option("--ranks", is_flag=True, help="Only the critical-difference diagram of average ranks across tasks "
+                                            "(Friedman test, Nemenyi CD); same as --kind ranks.")
 @click.option("--results-dir", type=click.Path(file_okay=False), help="Folder of run records (default: $BENCH_RESULTS_DIR or ./results).")
-def plot(output, fmt, kind, results_dir):
+def plot(output, fmt, kind, ranks, results_dir):
     """Figures of the results (matplotlib).
 
     \b
@@ -373,29 +375,43 @@ def plot(output, fmt, kind, results_dir):
     from benchmark.plots import write_plots
 
     root = default_results_dir(results_dir)
-    for path in write_plots(root, output or root / "figures", fmt=fmt, kind=kind):
+    for path in write_plots(root, output or root / "figures", fmt=fmt, kind="ranks" if ranks else kind):
         click.echo(f"Wrote {path}")
+    if ranks:
+        from benchmark.ranks import describe, from_records
+        from benchmark.report import load_records
+
+        click.echo(describe(from_records(load_records(root))))
 
 
 @cli.command()
-@click.argument("embedder_a")
-@click.argument("embedder_b")
-@click.option("--task", "-t", required=True, help="Task both embedders were run on.")
+@click.argument("embedders", nargs=-1, required=True)
+@click.option("--task", "-t", required=True, help="Task the embedders were run on.")
 @click.option("--metric", "-m", default=None, help="Metric to compare (default: the task's headline metric).")
 @click.option("--protocol", "-p", default=None, help="Only runs with this protocol.")
 @click.option("--results-dir", type=click.Path(file_okay=False), help="Folder of run records (default: $BENCH_RESULTS_DIR or ./results).")
-def compare(embedder_a, embedder_b, task, metric, protocol, results_dir):
-    """Paired test of A - B on the matching (split, seed) scores of their latest complete runs.
+def compare(embedders, task, metric, protocol, results_dir):
+    """Paired test of A - B on the matching (split, seed) scores of their latest complete runs;
+    with more than two embedders, every pair, Holm-corrected.
 
     \b
     Example:
       bench compare coala mfcc --task us8k
+      bench compare coala mfcc musicnn-mtat --task us8k
     """
     from benchmark.compare import compare as compare_runs
     from benchmark.config import results_dir as default_results_dir
 
-    click.echo(compare_runs(default_results_dir(results_dir), task, embedder_a, embedder_b, metric, protocol,
-                            registries()))
+    if len(embedders) < 2:
+        raise UserError("Give at least two embedders to compare, e.g. 'bench compare coala mfcc --task us8k'.")
+    if len(embedders) == 2:
+        click.echo(compare_runs(default_results_dir(results_dir), task, embedders[0], embedders[1], metric, protocol,
+                                registries()))
+        return
+    from benchmark.multicompare import compare_many, format_many
+
+    click.echo(format_many(compare_many(default_results_dir(results_dir), task, embedders, metric, protocol,
+                                          registries())))
 
 
 @cli.group(cls=Group)

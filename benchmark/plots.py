@@ -8,7 +8,9 @@
 * ``layers``: per task, the headline score of each probed layer (``name@N`` records of
   ``bench run --layers``) against the layer number, with 95% CIs, one line per model.
 * ``fractions``: per task, the headline score against the fraction of the training set (or the
-  clips per class) with 95% CIs, one line per embedder (``--train-fraction`` runs).
+  clips per class) with 95% CIs, one line per embedder (``--train-fraction`` runs);
+* ``ranks``: the critical-difference diagram of the embedders' average ranks across the tasks
+  all of them finished (benchmark.ranks: Friedman test, Nemenyi CD).
 """
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ from .stats import clip_interval
 from .report.reference import load_published, reported_for
 from .results import safe_name
 
-KINDS = ("bars", "heatmap", "dim", "throughput", "layers", "fractions")
+KINDS = ("bars", "heatmap", "dim", "throughput", "layers", "fractions", "ranks")
 FORMATS = ("png", "svg")
 
 
@@ -222,6 +224,15 @@ def write_plots(results_dir: str | Path, out_dir: str | Path, fmt: str = "png", 
                              "`bench run -e hf:<model or folder> -t demo --layers all`.")
         written += [layer_curves([p for p in points if p["task"] == t], t, out / f"layers-{safe_name(t)}.{fmt}")
                     for t in swept]
+    if "ranks" in wanted:
+        from .cd_diagram import cd_diagram
+        from .ranks import from_records
+
+        try:
+            written.append(cd_diagram(from_records(records), out / f"ranks.{fmt}", _save))
+        except BenchError:
+            if kind == "ranks":
+                raise  # asked for: say why there is no diagram; within "all": just none
     if "fractions" in wanted:
         from .report.curves import curves as find_curves
 

@@ -166,6 +166,7 @@ def write_site(results_dir: str | Path, out_dir: str | Path) -> Path:
             ("score-vs-throughput", "score against extraction throughput"))]
         index += [_figure(figures[f"bars-{safe_name(t)}"], "figures/", f"{t}: scores with 95% CIs")
                   for t in tasks if f"bars-{safe_name(t)}" in figures]
+    index.append(_ranks_section(records, figures))
     index.append("<h2>Tasks</h2><ul>" + "".join(
         f"<li><a href='tasks/{safe_name(t)}.html'>{html.escape(t)}</a></li>" for t in tasks) + "</ul>")
     run_rows = "".join(
@@ -186,3 +187,16 @@ def write_site(results_dir: str | Path, out_dir: str | Path) -> Path:
     path = out / "index.html"
     path.write_text(_page("bench results", "\n".join(index), ""), encoding="utf-8")
     return path
+
+
+def _ranks_section(records: list[dict[str, Any]], figures: dict[str, Path]) -> str:
+    """Average ranks across tasks, the Friedman test and the critical-difference diagram."""
+    from ..ranks import METHOD, describe, from_records
+
+    try:
+        text = describe(from_records(records))
+    except BenchError as exc:
+        text = str(exc)
+    return ("<h2 id='ranks'>Ranks across tasks</h2>" + f"<pre>{html.escape(text)}</pre>"
+            + f"<p class='legend'>{html.escape(METHOD)}; tasks where every embedder has a finished plain run.</p>"
+            + _figure(figures.get("ranks"), "figures/", "critical-difference diagram of average ranks"))
