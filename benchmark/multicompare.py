@@ -40,8 +40,11 @@ def compare_many(results_dir: str | Path, task: str, embedders: Sequence[str], m
     for a, b in combinations(names, 2):
         record_a, record_b = load_pair(results_dir, task, a, b, protocol, registries)
         results.append(compare_records(record_a, record_b, metric))
-    for result, p in zip(results, holm([r["p_value"] for r in results])):
+    tested = [r for r in results if r.get("p_value") is not None]  # too few pairs or NaN scores: no p
+    for result, p in zip(tested, holm([r["p_value"] for r in tested])):
         result["p_holm"] = p
+    for result in results:
+        result.setdefault("p_holm", None)
     return results
 
 
@@ -50,6 +53,10 @@ def format_many(results: list[dict]) -> str:
     lines = [f"{len(results)} pairwise comparisons on {first['task']} ({first['protocol']}), {first['metric']}; "
              f"p-values Holm-corrected over the {len(results)} pairs:"]
     for r in results:
+        if r["p_holm"] is None or r.get("diff") is None or r.get("ci95") is None:
+            lines.append(f"  {r['embedder_a']} - {r['embedder_b']}: not tested ({r.get('status') or 'no p-value'}, "
+                         f"{r.get('n_pairs', 0)} pairs)")
+            continue
         lo, hi = r["ci95"]
         if r["p_holm"] < ALPHA:
             verdict = f"{r['embedder_a'] if r['diff'] > 0 else r['embedder_b']} is better"
