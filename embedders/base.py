@@ -156,6 +156,7 @@ def accepted_names(cls: type) -> list[str]:
             continue
         for param in inspect.signature(init).parameters.values():
             if (param.kind in (param.POSITIONAL_OR_KEYWORD, param.KEYWORD_ONLY)
+                    and param.default is not param.empty  # a required parameter (hf's spec) is no option
                     and param.name not in ("self", "weights", "device") and param.name not in names):
                 names.append(param.name)
     return names + [n for n in getattr(cls, "accepted_options", {}) if n not in names]

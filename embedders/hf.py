@@ -50,7 +50,13 @@ from .base import Embedder
 from .hf_source import needs_remote_code, require_transformers, resolve
 
 _WAVE_PAD_OK = {"wav2vec2", "wavlm", "hubert", "unispeech", "unispeech-sat"}  # with feat_extract_norm="layer"
-_OPTIONS = ("revision", "layers", "pool", "window", "trust_remote_code")
+_OPTIONS = {
+    "revision": "a branch, tag or commit of the hub model",
+    "layers": "hidden states to store (all|A-B|A,B,C; default all)",
+    "pool": "seconds averaged into one frame (default 1; 0 keeps every model step)",
+    "window": "seconds per window for long clips (default: the model's maximum input)",
+    "trust_remote_code": "run the model repository's own code (true|false; default false)",
+}
 
 
 def _flag(value: Any) -> bool:
@@ -62,12 +68,10 @@ class HFEmbedder(Embedder):
 
     version = "1"
     batch_size = 8
+    accepted_options = _OPTIONS
 
     def __init__(self, spec: str, weights: str | None = None, device: str | None = None, **options: Any) -> None:
         super().__init__(weights, device, **options)
-        unknown = sorted(set(options) - set(_OPTIONS))
-        if unknown:
-            raise BenchError(f"hf: unknown option(s) {', '.join(unknown)}; valid: {', '.join(_OPTIONS)}.")
         if weights:
             raise BenchError("hf: models take no --weights; pass the folder itself: -e hf:/path/to/model.")
         require_transformers()

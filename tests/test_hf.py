@@ -148,7 +148,7 @@ def test_without_transformers_says_what_to_install(monkeypatch, models):
 
 
 def test_bad_options_and_layers(models):
-    with pytest.raises(BenchError, match="valid: revision"):
+    with pytest.raises(BenchError, match="did you mean 'revision'"):
         EMBEDDERS.create(f"hf:{models['hubert']}", revison="main")
     with pytest.raises(BenchError, match="layers 0..2"):
         EMBEDDERS.create(f"hf:{models['hubert']}", layers="5")
