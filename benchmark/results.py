@@ -28,7 +28,8 @@ SCHEMA_VERSION = 1
 
 
 def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    # microseconds: two runs finished within one second must still order (compare names the older)
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
 
 def library_versions() -> dict[str, str]:
