@@ -38,6 +38,7 @@ from filelock import FileLock
 
 from . import __version__
 from .errors import BenchError
+from .fetch import sha256_of as file_sha256
 from .notices import warn
 
 
@@ -80,14 +81,6 @@ def _atomic_write_bytes(path: Path, writer) -> None:
                           kept="The clips stored before are kept in the cache.") from exc
     finally:
         tmp.unlink(missing_ok=True)
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_index(index_file: Path) -> dict:

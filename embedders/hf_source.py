@@ -8,7 +8,6 @@ so a moving branch (``main``) never serves stale embeddings.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from pathlib import Path
 
 from benchmark import config
 from benchmark.errors import BenchError, WeightsError
+from benchmark.fetch import sha256_of
 
 #: files whose bytes change the model's outputs (weights, its config, the feature extractor's)
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".h5", ".msgpack")
@@ -81,15 +81,7 @@ def folder_hashes(folder: Path) -> dict[str, str]:
     if not any(p.suffix in _WEIGHT_SUFFIXES for p in files):
         raise WeightsError(f"{folder} holds no weight files ({', '.join(_WEIGHT_SUFFIXES)}). "
                            "Save the model there with model.save_pretrained(folder).")
-    return {str(p.relative_to(folder)): _sha256(p) for p in files}
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return {str(p.relative_to(folder)): sha256_of(p) for p in files}
 
 
 def _snapshot(model_id: str, revision: str | None) -> Path:
