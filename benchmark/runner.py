@@ -74,8 +74,10 @@ class Cell:
 
 def create_embedder(spec: RunSpec, registries: Registries) -> Any:
     """The spec's embedder, not yet loaded (``ensure_loaded`` loads it on first use)."""
-    return registries.embedders.create(spec.embedder, weights=spec.weights,
-                                       device=spec.device or config.default_device(), **spec.embedder_options)
+    embedder = registries.embedders.create(spec.embedder, weights=spec.weights,
+                                           device=spec.device or config.default_device(), **spec.embedder_options)
+    embedder.cache_dir = str(config.cache_dir(spec.cache_dir))  # weights are looked up (and kept) there
+    return embedder
 
 
 def prepare(spec: RunSpec, registries: Registries, echo: Echo = _quiet, embedder: Any = None) -> Cell:

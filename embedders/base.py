@@ -57,6 +57,9 @@ class Embedder:
     accepted_options: dict[str, str] = {}
     #: False for a model without a checkpoint: ``--weights`` is then an error, not ignored
     takes_weights: bool = True
+    #: set by the harness (``--cache-dir``): where downloaded weights are kept, under ``weights/``
+    cache_dir: "str | None" = None
+
     #: clips per chunk: the unit of work of the executors and one shard of the cache (whole batches)
     clips_per_chunk: int = 64
 

@@ -120,8 +120,8 @@ class CoalaEmbedder(Embedder):
     # -- weights -----------------------------------------------------------------------------
     def _resolve(self) -> tuple[Path, Path]:
         if self._paths is None:
-            weights = resolve_weights(self.weights, self.spec.relative_path, self.spec.url)
-            scaler = frontends.resolve_scaler(self.scaler_path)
+            weights = resolve_weights(self.weights, self.spec.relative_path, self.spec.url, cache=self.cache_dir)
+            scaler = frontends.resolve_scaler(self.scaler_path, cache=self.cache_dir)
             self._paths = (weights, scaler)
         return self._paths
 

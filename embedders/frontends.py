@@ -116,7 +116,7 @@ def patches(log_mels: Sequence[np.ndarray], scaler: Scaler | None = None) -> lis
     return out
 
 
-def resolve_scaler(explicit: str | None = None) -> Path:
+def resolve_scaler(explicit: str | None = None, cache: str | Path | None = None) -> Path:
     """Path of the scaler pickle: ``explicit``, ``$BENCH_WEIGHTS_DIR/coala/``, the cache, a download."""
     from benchmark.errors import WeightsError
 
@@ -128,7 +128,7 @@ def resolve_scaler(explicit: str | None = None) -> Path:
             raise WeightsError(f"The COALA scaler given as {path} does not exist. Download it from {SCALER_URL}.")
         return path
     try:
-        return resolve_weights(None, SCALER_PATH, SCALER_URL)
+        return resolve_weights(None, SCALER_PATH, SCALER_URL, cache=cache)
     except WeightsError as exc:  # its advice names --weights, which is the checkpoint's option, not this file's
         raise WeightsError(
             f"The COALA input scaler is missing: {exc.__cause__ or exc}\n"

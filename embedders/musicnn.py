@@ -140,7 +140,7 @@ class Musicnn(Embedder):
         if self._path is None:
             if self.variant == "mulap":
                 try:
-                    self._path = resolve_weights(self.weights, MULAP_PATH, None)
+                    self._path = resolve_weights(self.weights, MULAP_PATH, None, cache=self.cache_dir)
                 except WeightsError as exc:
                     raise WeightsError(
                         "mulap needs a MuLaP checkpoint (the best_model.pth.tar of a MuLaP pre-training run; "
@@ -148,7 +148,7 @@ class Musicnn(Embedder):
                     ) from exc
             else:
                 relative, url, sha = PUBLIC[self.variant]
-                self._path = resolve_weights(self.weights, relative, url, sha)
+                self._path = resolve_weights(self.weights, relative, url, sha, cache=self.cache_dir)
         return self._path
 
     def weights_sha256(self) -> str | None:

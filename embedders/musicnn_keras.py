@@ -157,7 +157,7 @@ class PonsMusicnn(Embedder):
 
         if self._path is None:
             relative, url = PUBLIC[self.variant]
-            self._path = resolve_weights(self.weights, relative, url)
+            self._path = resolve_weights(self.weights, relative, url, cache=self.cache_dir)
         return self._path
 
     def load(self) -> None:

@@ -123,9 +123,9 @@ class TagEncoder(Embedder):
         if self._files is None:
             files = {
                 "weights": resolve_weights(self.weights, f"ae-w2v-attention/{self.variant}/tag_encoder_att_epoch_200.pt",
-                                           self.url, self.sha256),
+                                           self.url, self.sha256, cache=self.cache_dir),
                 "vocab": resolve_weights(self.options.get("vocab"), "coala/id2token_top_1000.json", VOCAB_URL,
-                                         VOCAB_SHA256 if not self.options.get("vocab") else None),
+                                         VOCAB_SHA256 if not self.options.get("vocab") else None, cache=self.cache_dir),
             }
             if self.options.get("word2vec"):
                 files["word2vec"] = Path(self.options["word2vec"]).expanduser()

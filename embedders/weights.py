@@ -20,7 +20,7 @@ def resolve_weights(
     relative_path: str,
     url: str | None,
     sha256: str | None = None,
-    cache: Path | None = None,
+    cache: str | Path | None = None,
     allow_download: bool | None = None,
 ) -> Path:
     """Path of a weights file (see the module docstring for the order)."""

@@ -1,0 +1,48 @@
+"""Weights are looked up in the cache the run was given (``--cache-dir``), not only in the default one."""
+import shutil
+
+import pytest
+
+import cli
+from benchmark.errors import WeightsError
+from benchmark.runner import create_embedder
+from benchmark.spec import RunSpec
+
+RELATIVE = "musicnn/mtat/best_model.pth"
+
+
+@pytest.fixture
+def own_cache(shared, tmp_path, monkeypatch):
+    """A --cache-dir holding the MTAT checkpoint; the default cache ($BENCH_CACHE_DIR) holds nothing."""
+    monkeypatch.setenv("BENCH_OFFLINE", "1")
+    cache = tmp_path / "my cache"
+    (cache / "weights" / RELATIVE).parent.mkdir(parents=True)
+    shutil.copy(shared / "weights" / RELATIVE, cache / "weights" / RELATIVE)
+    return cache
+
+
+def test_run_finds_weights_in_its_cache_dir(own_cache):
+    embedder = create_embedder(RunSpec("musicnn-mtat", "demo", cache_dir=str(own_cache)), cli.registries())
+    assert embedder.weights_path() == own_cache / "weights" / RELATIVE
+    assert embedder.config()["weights_sha256"].startswith("690ace3b")
+
+
+def test_default_cache_is_still_searched_without_cache_dir(own_cache):
+    embedder = create_embedder(RunSpec("musicnn-mtat", "demo"), cli.registries())
+    with pytest.raises(WeightsError, match="musicnn/mtat/best_model.pth"):
+        embedder.weights_path()
+
+
+def test_embed_command_uses_its_cache_dir(own_cache, tmp_path):
+    import numpy as np
+    import soundfile as sf
+    from click.testing import CliRunner
+
+    from embedders.musicnn import DIM
+
+    wav = tmp_path / "tone.wav"
+    sf.write(wav, (0.1 * np.sin(np.arange(16000 * 4) * 0.05)).astype("float32"), 16000)
+    result = CliRunner().invoke(cli.cli, ["embed", "-e", "musicnn-mtat", str(wav), "-o", str(tmp_path / "out.npy"),
+                                          "--cache-dir", str(own_cache)])
+    assert result.exit_code == 0, result.output
+    assert np.load(tmp_path / "out.npy").shape[-1] == DIM
