@@ -63,10 +63,12 @@ def run_hint(store: Any, results_dir: Path, embedder: str, task: str, protocol: 
     from .config import results_dir as default_results_dir
 
     emb, task_spec = _spec_of(store, "embedder", embedder, registries), _spec_of(store, "task", task, registries)
-    base, fast = (protocol.split("+fast-matmul")[0], protocol.endswith("+fast-matmul")) if protocol else (None, False)
+    from .variants import run_options
+
     if emb and task_spec:
         explicit = None if Path(results_dir).resolve() == default_results_dir().resolve() else results_dir
-        run = command("run", embedder=emb, task=task_spec, protocol=base, fast_matmul=fast, results_dir=explicit)
+        run = command("run", embedder=emb, task=task_spec, **(run_options(protocol) if protocol else {}),
+                      results_dir=explicit)
         return f"Run '{run}' first."
     missing = [what for what, found in (("the embedder as path/to/file.py:Class (or its registered name)", emb),
                                         ("the task as csv:PATH to its CSV (or its registered name)", task_spec))

@@ -88,3 +88,17 @@ def expand(spec: Any, fractions: list[float] | None = None, per_class: list[int]
     if per_class:
         return [spec.replace(train_per_class=n) for n in per_class]
     return [spec]
+
+
+def run_options(label: str) -> dict[str, Any]:
+    """The ``bench run`` options that make a run of the protocol ``label`` as tables name it:
+    ``coala+fast-matmul@10%`` → protocol coala, fast_matmul, train_fraction 0.1."""
+    name, _, variant = label.partition("@")
+    options: dict[str, Any] = {"protocol": name.removesuffix("+fast-matmul"),
+                               "fast_matmul": name.endswith("+fast-matmul")}
+    for part in filter(None, variant.split("@")):
+        if part.endswith("%"):
+            options["train_fraction"] = f"{float(part[:-1]) / 100:g}"
+        elif part.endswith("/class"):
+            options["train_per_class"] = int(part.removesuffix("/class"))
+    return options

@@ -159,3 +159,32 @@ def test_a_plugin_task_without_data_suggests_its_own_download_command(tmp_path):
     assert args == ["data", "download", f"{tmp_path}/elsewhere.py:Elsewhere"]
     code, steps = invoke(*args)
     assert code == 0 and "Copy the elsewhere dataset by hand." in steps
+
+
+@pytest.mark.parametrize("variant, label", [(("--train-fraction", "0.5"), "coala@50%"),
+                                            (("--train-per-class", "2"), "coala@2/class")])
+def test_compare_of_a_variant_suggests_the_run_that_makes_it(tmp_path, variant, label):
+    """``--protocol coala@50%`` names a table's label; the suggested run must be one bench accepts and
+    whose record compare then finds (it once suggested ``bench run --protocol coala@50%``)."""
+    plugin = tmp_path / "plugins" / "good.py"
+    plugin.parent.mkdir()
+    plugin.write_text(PLUGIN)
+    data = write_csv_dataset(tmp_path / "d")
+    assert invoke("run", "-e", f"{plugin}:Energy", "-t", f"csv:{data}", "--seeds", 1, *variant)[0] == 0
+    code, out = invoke("compare", "energy", "mfcc", "-t", "csv:data", "--protocol", label)
+    assert code == 2
+    (args,) = check_suggestions(out)
+    assert args[args.index("--protocol") + 1] == "coala" and variant[0] in args
+    code, out = invoke(*args, "--seeds", 1)
+    assert code == 0, out
+    code, out = invoke("compare", "energy", "mfcc", "-t", "csv:data", "--protocol", label)
+    assert "No complete run" not in out and code in (0, 1), out
+
+
+def test_run_options_of_every_label_part():
+    from benchmark.variants import run_options
+
+    assert run_options("coala") == {"protocol": "coala", "fast_matmul": False}
+    assert run_options("coala+fast-matmul@10%") == {"protocol": "coala", "fast_matmul": True, "train_fraction": "0.1"}
+    assert run_options("linear@1%") == {"protocol": "linear", "fast_matmul": False, "train_fraction": "0.01"}
+    assert run_options("coala@5/class")["train_per_class"] == 5
