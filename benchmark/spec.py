@@ -55,8 +55,17 @@ class RunSpec:
         return dataclasses.replace(self, **changes)
 
     def label(self) -> str:
-        """``embedder on task`` (with the protocol when one was chosen), for progress and summaries."""
-        return f"{self.embedder} on {self.task}" + (f" ({self.protocol})" if self.protocol else "")
+        """``embedder on task`` with what sets the run apart from the plain one (protocol, layer,
+        training-set size), for progress and summaries: the cells of a sweep must read differently."""
+        marks = [self.protocol or ""]
+        if self.train_fraction is not None:
+            marks.append(f"{100 * float(self.train_fraction):g}% of training")
+        if self.train_per_class is not None:
+            marks.append(f"{int(self.train_per_class)}/class")
+        if self.layer is not None:
+            marks.append(f"layer {self.layer}")
+        marks = [m for m in marks if m]
+        return f"{self.embedder} on {self.task}" + (f" ({', '.join(marks)})" if marks else "")
 
 
 def grid(embedders: Iterable[str], tasks: Iterable[str], **common: Any) -> list[RunSpec]:

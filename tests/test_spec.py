@@ -24,3 +24,24 @@ def test_grid_is_embedders_outer_without_repeats():
     assert [(s.embedder, s.task) for s in specs] == [("mfcc", "demo"), ("mfcc", "us8k"), ("coala", "demo"),
                                                      ("coala", "us8k")]
     assert all(s.seeds == 2 for s in specs)
+
+
+def test_label_tells_the_cells_of_a_sweep_apart():
+    plain = RunSpec("mfcc", "demo")
+    labels = {plain.label(), plain.replace(train_fraction=0.5).label(), plain.replace(train_per_class=2).label(),
+              plain.replace(layer=3).label(), plain.replace(protocol="knn").label()}
+    assert len(labels) == 5
+    assert plain.label() == "mfcc on demo"
+    assert plain.replace(protocol="knn", train_fraction=0.01).label() == "mfcc on demo (knn, 1% of training)"
+
+
+def test_grid_summary_names_each_fraction(tmp_path):
+    from click.testing import CliRunner
+
+    import cli
+
+    result = CliRunner().invoke(cli.cli, ["run", "-e", "mfcc", "-t", "demo", "--seeds", "1",
+                                          "--train-fraction", "0.5,1", "--results-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    summary = result.output.split("Grid summary:")[1]
+    assert "mfcc on demo (50% of training)" in summary and "  mfcc on demo\n" in summary
