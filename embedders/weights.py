@@ -48,11 +48,10 @@ def resolve_weights(
     try:
         return resolve_file(remote, search, cache_root / relative.parent, allow_download=allow_download)
     except BenchError as exc:
-        target = (weights_dir or cache_root) / relative
-        raise WeightsError(
-            f"Weights not found: {relative}. {exc}\n"
-            f"Either pass --weights PATH, or set BENCH_WEIGHTS_DIR and put the file at {target}."
-        ) from exc
+        # the download error already lists the cache path: name only what it does not say
+        other = (f"put the file at {weights_dir / relative} (BENCH_WEIGHTS_DIR)" if weights_dir
+                 else f"set BENCH_WEIGHTS_DIR to a folder holding {relative}")
+        raise WeightsError(f"Weights not found: {relative}. {exc}\nOr pass --weights PATH, or {other}.") from exc
 
 
 def load_state_dict_strict(module: Any, state: Mapping[str, Any], source: str | Path) -> None:

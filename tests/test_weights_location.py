@@ -46,3 +46,17 @@ def test_embed_command_uses_its_cache_dir(own_cache, tmp_path):
                                           "--cache-dir", str(own_cache)])
     assert result.exit_code == 0, result.output
     assert np.load(tmp_path / "out.npy").shape[-1] == DIM
+
+
+def test_missing_weights_message_names_each_place_once(tmp_path, monkeypatch):
+    from embedders.weights import resolve_weights
+
+    monkeypatch.setenv("BENCH_OFFLINE", "1")
+    with pytest.raises(WeightsError) as caught:
+        resolve_weights(None, "coala/x/model.pt", "https://example.org/model.pt", cache=tmp_path)
+    text = str(caught.value)
+    assert text.count(str(tmp_path / "weights" / "coala" / "x" / "model.pt")) == 1
+    assert "https://example.org/model.pt" in text and "--weights PATH" in text and "BENCH_WEIGHTS_DIR" in text
+    monkeypatch.setenv("BENCH_WEIGHTS_DIR", str(tmp_path / "mine"))
+    with pytest.raises(WeightsError, match="mine/coala/x/model.pt"):
+        resolve_weights(None, "coala/x/model.pt", "https://example.org/model.pt", cache=tmp_path)
