@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import BenchError
-from .identity import display_name, latest_run, matches, require_one_clip_set, require_same_data
+from .identity import (display_name, latest_run, matches, require_one_choice, require_one_clip_set,
+                       require_same_data)
 from .results import protocol_label
 from .stats import NOT_COMPARABLE, TOO_FEW, paired_test
 from .suggest import command
@@ -24,6 +25,7 @@ def load_pair(results_dir: str | Path, task: str, embedder_a: str, embedder_b: s
     require_one_clip_set(complete, task)  # one task name may stand for two datasets (csv:data)
     records = []
     for name in (embedder_a, embedder_b):
+        require_one_choice(complete, task, name)
         record = latest_run(complete, task, name, protocol)
         if record is None:
             what = f"task '{task}'" + (f", protocol '{protocol}'" if protocol else "")
@@ -80,7 +82,8 @@ def run_hint(store: Any, results_dir: Path, embedder: str, task: str, protocol: 
 def compare_records(a: dict, b: dict, metric: str | None = None) -> dict:
     metric = metric or a["task"]["metrics"][0]
     result = paired_test(a, b, metric)
-    result.update(embedder_a=a["embedder"]["name"], embedder_b=b["embedder"]["name"], task=display_name(a["task"]),
+    result.update(embedder_a=a["embedder"].get("label") or a["embedder"]["name"],
+                  embedder_b=b["embedder"].get("label") or b["embedder"]["name"], task=display_name(a["task"]),
                   protocol=protocol_label(a["protocol"]))
     return result
 

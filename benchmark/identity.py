@@ -48,6 +48,54 @@ def label_tasks(records: Iterable[dict]) -> None:
                     task.pop("label", None)
 
 
+def embedder_choice(embedder: Mapping[str, Any]) -> dict[str, Any]:
+    """What a user chose about a record's embedder beyond its name: its options, its checkpoint and
+    other files (``*sha256``), its source (a Hugging Face revision or folder). Runs differing here are
+    different systems; runs differing only elsewhere (a newer version of the code) are one, the newest."""
+    config = embedder.get("config") or {}
+    chosen = {k: v for k, v in config.items() if k.endswith("sha256") or k == "source"}
+    for key, value in (config.get("options") or {}).items():
+        chosen[f"{key}"] = value
+    return chosen
+
+
+def label_embedders(records: Iterable[dict]) -> None:
+    """Give a record's embedder a display ``label`` wherever one name ran with different choices
+    (``--weights``, ``--option``): ``energy [weights_sha256=1a2b3c4d]``, ``hf:x [pool=0]@6``."""
+    by_name: dict[str, dict[str, list[dict]]] = {}
+    for record in records:
+        embedder = record.get("embedder")
+        if isinstance(embedder, dict):
+            choice = embedder_choice(embedder)
+            by_name.setdefault(str(embedder.get("name", "?")), {}).setdefault(stable_hash(choice, 12), []).append(embedder)
+    for name, groups in by_name.items():
+        for embedders in groups.values():
+            for embedder in embedders:
+                embedder.pop("label", None)
+        if len(groups) < 2:
+            continue
+        choices = {identity: embedder_choice(embedders[0]) for identity, embedders in groups.items()}
+        differing = sorted({k for c in choices.values() for k in c
+                            if len({stable_hash(other.get(k), 12) for other in choices.values()}) > 1})
+        labels = {identity: ", ".join(f"{k}={_short(c.get(k))}" for k in differing) for identity, c in choices.items()}
+        if len(set(labels.values())) < len(labels):
+            labels = {identity: f"#{identity[:6]}" for identity in groups}
+        base, sep, layer = name.rpartition("@")
+        base, layer = (base, f"@{layer}") if sep and layer.lstrip("-").isdigit() else (name, "")
+        for identity, embedders in groups.items():
+            for embedder in embedders:
+                embedder["label"] = f"{base} [{labels[identity]}]{layer}"
+
+
+def _short(value: Any) -> str:
+    if value is None:
+        return "default"
+    if isinstance(value, str) and len(value) >= 32 and all(c in "0123456789abcdef" for c in value):
+        return value[:8]  # a checksum
+    text = value if isinstance(value, str) else stable_hash(value, 8) if isinstance(value, (dict, list)) else str(value)
+    return text if len(text) <= 24 else text[:21] + "..."
+
+
 def display_name(task: Mapping[str, Any]) -> str:
     return str(task.get("label") or task.get("name", "?"))
 
@@ -105,7 +153,7 @@ def latest_run(records: list[dict], wanted: str, embedder: str, protocol: str | 
     from .results import protocol_label
 
     matching = [r for r in records if matches(r.get("task") or {}, wanted)
-                and (r.get("embedder") or {}).get("name") == embedder
+                and embedder in ((r.get("embedder") or {}).get("name"), (r.get("embedder") or {}).get("label"))
                 and (protocol is None or protocol_label(r.get("protocol")) == protocol)]
     return max(matching, key=lambda r: r.get("finished") or r.get("created") or "", default=None)
 
@@ -146,3 +194,17 @@ def one_clip_set_per_name(records: Iterable[dict]) -> tuple[list[dict], list[str
             else:
                 left_out.append(labels[identity])
     return kept, sorted(set(left_out))
+
+
+def require_one_choice(records: list[dict], task: str, embedder: str) -> None:
+    """Refuse an embedder name that ran on ``task`` with different weights or options, listing the
+    labels that tell the runs apart (labels the records' embedders as a side effect)."""
+    from .errors import BenchError
+
+    label_embedders(records)
+    labels = sorted({str(r["embedder"]["label"]) for r in records
+                     if matches(r.get("task") or {}, task) and (r.get("embedder") or {}).get("name") == embedder
+                     and (r.get("embedder") or {}).get("label")})
+    if len(labels) > 1:
+        raise BenchError(f"Embedder '{embedder}' ran on '{task}' with different weights or options: "
+                         f"{', '.join(repr(label) for label in labels)}. Pass one of these names.")

@@ -59,14 +59,14 @@ def _check_filters(records: list, tasks: list[str], embedders: list[str], result
     table). One embedder without runs beside others is a "not run" row, as planned work."""
     import difflib
 
-    from .records import embedder_name, task_name, task_wanted
+    from .records import embedder_name, embedder_wanted, task_name, task_wanted
 
     for option, wanted, known in (("--task", tasks, sorted({task_name(r) for r in records})),
                                   ("--embedder", embedders, sorted({embedder_name(r) for r in records}))):
         if option == "--task":  # a task's name, its label or (csv:PATH) its file
             unknown = [w for w in wanted if not any(task_wanted(r, [w]) for r in records)]
         else:
-            unknown = [w for w in wanted if w not in known]
+            unknown = [w for w in wanted if not any(embedder_wanted(r, [w]) for r in records)]
         if not unknown or (option == "--embedder" and len(unknown) < len(wanted)):
             continue
         close = {c for w in unknown for c in difflib.get_close_matches(w, known, n=2, cutoff=0.5)}

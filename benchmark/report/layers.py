@@ -18,7 +18,8 @@ def layer_table(records: Iterable[dict[str, Any]], tasks: Iterable[str] | None =
     """Rows: every (embedder, layer) probed; columns: tasks. ``embedders`` filters by base name
     (``hf:x`` keeps ``hf:x@0``, ``hf:x@1``, …). Best layer per task in bold."""
     wanted = set(embedders or [])
-    chosen = [r for r in layer_records(records) if not wanted or split_name(rec.embedder_name(r))[0] in wanted]
+    chosen = [r for r in layer_records(records)
+              if not wanted or wanted & {split_name(rec.embedder_name(r))[0], split_name(r["embedder"]["name"])[0]}]
     table = grid_table(chosen, tasks)
     table.rows.sort(key=lambda row: (split_name(row.embedder or row.label)[0],
                                      split_name(row.embedder or row.label)[1] or 0, row.label))

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..errors import BenchError
-from ..identity import display_name, label_tasks, matches
+from ..identity import display_name, label_embedders, label_tasks, matches
 from ..results import ResultsStore, protocol_label
 from ..stats import clip_interval
 
@@ -33,6 +33,7 @@ def load_records(results_dir: str | Path) -> list[dict[str, Any]]:
     # the results store owns the on-disk format; running records are shown as such
     records = [_as_dict(r) for r in ResultsStore(root).records(complete_only=False)]
     label_tasks(records)  # one task name on two clip sets: two columns, with names that tell them apart
+    label_embedders(records)  # one embedder run with other weights or options: two rows
     return records
 
 
@@ -41,7 +42,16 @@ def protocol_name(record: dict[str, Any]) -> str:
 
 
 def embedder_name(record: dict[str, Any]) -> str:
-    return str((record.get("embedder") or {}).get("name", "?"))
+    """The embedder as tables show and group it: its name, or its label where the name ran with
+    different weights or options (see ``benchmark.identity.label_embedders``)."""
+    embedder = record.get("embedder") or {}
+    return str(embedder.get("label") or embedder.get("name", "?"))
+
+
+def embedder_wanted(record: dict[str, Any], wanted: Iterable[str]) -> bool:
+    """Whether ``--embedder`` values name this record's embedder (its name or its label)."""
+    embedder = record.get("embedder") or {}
+    return any(w in (embedder.get("name"), embedder.get("label")) for w in wanted)
 
 
 def task_name(record: dict[str, Any]) -> str:

@@ -194,7 +194,7 @@ def grid_table(
     wanted_tasks, wanted_emb = list(tasks or []), list(embedders or [])
     chosen = [
         r for r in records
-        if (not wanted_tasks or rec.task_wanted(r, wanted_tasks)) and (not wanted_emb or rec.embedder_name(r) in wanted_emb)
+        if (not wanted_tasks or rec.task_wanted(r, wanted_tasks)) and (not wanted_emb or rec.embedder_wanted(r, wanted_emb))
     ]
     cells = rec.index(chosen)
     task_metrics: dict[str, list[str]] = {}
@@ -213,8 +213,12 @@ def grid_table(
     protocols: dict[str, dict[str, set[str]]] = {}
     for task, emb, proto in cells:
         protocols.setdefault(emb, {}).setdefault(task, set()).add(proto)
+    # a wanted name may stand for several runs' rows (other weights or options) or for none yet ("not run")
+    shown = list(dict.fromkeys(
+        e for w in wanted_emb
+        for e in (sorted({rec.embedder_name(r) for r in chosen if rec.embedder_wanted(r, [w])}) or [w])))
     row_keys: list[tuple[str, str | None]] = []
-    for emb in wanted_emb + sorted(set(protocols) - set(wanted_emb)):
+    for emb in shown + sorted(set(protocols) - set(shown)):
         per_task = protocols.get(emb, {})
         if any(len(p) > 1 for p in per_task.values()):
             row_keys += [(emb, p) for p in sorted(set().union(*per_task.values()))]
