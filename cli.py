@@ -125,10 +125,14 @@ def _executor_options(function):
                    "one run record per fraction.")
 @click.option("--train-per-class", default=None, metavar="N[,N...]",
               help="Train on N seeded clips per class (e.g. 1,5,10); one run record per N.")
+@click.option("--deform", "deforms", multiple=True, metavar="NAME:PARAM=VALUE",
+              help="Test on deformed audio, repeatable, one run record each: noise:snr=10[,color=pink], gain:db=-6, "
+                   "lowpass:cutoff=4000, mp3:bitrate=32, clip:percentile=10, reverb:rt60=0.5, pitch:semitones=2.")
+@click.option("--deform-train", is_flag=True, help="Deform the training clips too (default: the test clips only).")
 @_options
 @_executor_options
 def run(embedders, tasks, protocol, seeds, results_dir, skip_missing, layer, layer_set, fast_matmul, train_fraction,
-        train_per_class, data_home,
+        train_per_class, deforms, deform_train, data_home,
         cache_dir, device, weights, jobs, options, executor, address, no_shared_cache, threads):
     """Embed a task's clips (cached) and train the probes over its official splits. Several -e/-t
     make a grid: every (embedder, task) cell is one run; a failing cell does not stop the others.
@@ -146,11 +150,11 @@ def run(embedders, tasks, protocol, seeds, results_dir, skip_missing, layer, lay
 
     specs = grid(embedders, tasks, protocol=protocol, seeds=seeds, options=options, weights=weights, device=device,
                  fast_matmul=fast_matmul, skip_missing=skip_missing, jobs=jobs, data_home=data_home,
-                 cache_dir=cache_dir, results_dir=results_dir, layer=layer)
+                 cache_dir=cache_dir, results_dir=results_dir, layer=layer, deform_train=deform_train)
     if layer_set is not None:
-        if len(specs) != 1 or executor != "local":
+        if len(specs) != 1 or executor != "local" or deforms:
             raise click.UsageError("--layers sweeps one embedder on one task with the local executor; "
-                                   "run a grid with --layer N instead.")
+                                   "run a grid (or --deform) with --layer N instead.")
         from benchmark.report import render_tables
         from benchmark.report.layers import layer_table
         from benchmark.sweep import sweep
@@ -160,7 +164,7 @@ def run(embedders, tasks, protocol, seeds, results_dir, skip_missing, layer, lay
         return
     specs = [one for spec in specs for one in variants.expand(
         spec, variants.parse_numbers(train_fraction, float, "--train-fraction"),
-        variants.parse_numbers(train_per_class, int, "--train-per-class"))]
+        variants.parse_numbers(train_per_class, int, "--train-per-class"), list(deforms))]
     _run_specs(specs, executor, threads, address=address, shared_cache=not no_shared_cache)
 
 
@@ -312,8 +316,9 @@ def check_embedder(embedder, weights, device):
 @click.option("--layers", is_flag=True, help="The task x layer table of layer sweeps (runs of --layer/--layers).")
 @click.option("--results-dir", type=click.Path(file_okay=False), help="Folder of run records (default: $BENCH_RESULTS_DIR or ./results).")
 @click.option("--fractions", is_flag=True, help="Label-efficiency tables: score by training-set size (--train-fraction runs).")
+@click.option("--robustness", is_flag=True, help="Clean score, deformed score and the drop with a paired 95% CI (--deform runs).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write to this file instead of the terminal.")
-def table(paper, fmt, tasks, embedders, all_metrics, layers, results_dir, fractions, output):
+def table(paper, fmt, tasks, embedders, all_metrics, layers, results_dir, fractions, robustness, output):
     """Leaderboard from the run records: mean ± std (seeds), best in bold, average and rank.
 
     \b
@@ -321,11 +326,16 @@ def table(paper, fmt, tasks, embedders, all_metrics, layers, results_dir, fracti
       bench table
       bench table --task us8k --task gtzan --embedder mfcc --embedder coala
       bench table --paper contextual --format latex -o table1.tex
+      bench table --robustness
     """
     from benchmark.config import results_dir as default_results_dir
     from benchmark.report import render_fractions, render_table
 
-    if fractions:
+    if robustness:
+        from benchmark.robustness import render as render_robustness
+
+        text = render_robustness(default_results_dir(results_dir), fmt, tasks=tasks, embedders=embedders)
+    elif fractions:
         text = render_fractions(default_results_dir(results_dir), fmt, tasks=tasks, embedders=embedders)
     else:
         text = render_table(default_results_dir(results_dir), fmt, tasks=tasks, embedders=embedders, paper=paper,

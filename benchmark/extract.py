@@ -34,17 +34,24 @@ class ExtractReport:
         return self.n_extracted / self.seconds if self.n_extracted and self.seconds > 0 else None
 
 
-def _decode(clip: Any, sample_rate: int, res_type: str) -> np.ndarray:
-    return load_audio(clip.path, sample_rate, offset=clip.offset, duration=clip.duration, res_type=res_type)
+def _decode(clip: Any, sample_rate: int, res_type: str, transform: Any = None) -> np.ndarray:
+    audio = load_audio(clip.path, sample_rate, offset=clip.offset, duration=clip.duration, res_type=res_type)
+    # a deformation (benchmark.deform) of the decoded audio, seeded by the clip id
+    return audio if transform is None else transform(audio, sample_rate, clip.id)
 
 
-def _inputs(embedder: Any, clips: Sequence[Any], jobs: int) -> Iterator[tuple[Any, Any, Exception | None]]:
-    """(clip, input, error) in clip order; decoding runs ``jobs`` processes ahead, bounded."""
+def _inputs(embedder: Any, clips: Sequence[Any], jobs: int,
+            transform: Any = None) -> Iterator[tuple[Any, Any, Exception | None]]:
+    """(clip, input, error) in clip order; decoding (and ``transform``) runs ``jobs`` processes
+    ahead, bounded."""
+    if transform is not None and embedder.input_kind != "audio":
+        raise BenchError(f"Embedder '{embedder.name}' takes {embedder.input_kind}, not audio: a deformation "
+                         "of the audio cannot apply. Run --deform with an audio embedder.")
     if embedder.input_kind == "tags":
         for clip in clips:
             yield clip, tuple(clip.tags or ()), None
         return
-    args = (embedder.sample_rate, embedder.res_type)
+    args = (embedder.sample_rate, embedder.res_type, transform)
     if jobs <= 1:
         for clip in clips:
             try:
@@ -155,11 +162,12 @@ class ChunkResult:
 
 
 def embed_chunks(embedder: Any, todo: Sequence[Sequence[Any]], jobs: int = 1, skip_errors: bool = False,
-                 on_batch: Any = None, error_hint: str = "") -> Iterator[ChunkResult]:
+                 on_batch: Any = None, error_hint: str = "", transform: Any = None) -> Iterator[ChunkResult]:
     """Embed chunks (as given by ``pending_chunks``), yielding one ChunkResult per chunk in order.
     Batches hold consecutive decodable clips of one chunk, so every executor forms the same
     batches. Decoding runs ``jobs`` processes ahead across chunk boundaries. On an exception the
-    finished batches of the current chunk are attached to it as ``exc.partial`` (a ChunkResult)."""
+    finished batches of the current chunk are attached to it as ``exc.partial`` (a ChunkResult).
+    ``transform(audio, sample_rate, clip_id)`` deforms each decoded clip (``benchmark.deform``)."""
     with _reported(embedder, "load", []):
         embedder.ensure_loaded()
     flat = [(k, clip) for k, chunk in enumerate(todo) for clip in chunk]
@@ -176,7 +184,7 @@ def embed_chunks(embedder: Any, todo: Sequence[Sequence[Any]], jobs: int = 1, sk
         batch.clear()
 
     try:
-        for (k, _), (clip, value, error) in zip(flat, _inputs(embedder, [c for _, c in flat], jobs)):
+        for (k, _), (clip, value, error) in zip(flat, _inputs(embedder, [c for _, c in flat], jobs, transform)):
             if k != current:
                 if batch:
                     run_batch()
@@ -212,11 +220,13 @@ def extract(
     progress: bool = False,
     flush_every: int | None = None,
     error_hint: str = "",
+    transform: Any = None,
 ) -> ExtractReport:
     """Embed every clip not yet in ``store``, one shard per chunk (``flush_every`` clips, default
     ``chunk_size(embedder)``, rounded up to whole batches). An AudioError stops the run (after
     saving what is done) unless ``skip_errors``, which records the failed ids in the report instead.
-    ``error_hint``: what the calling command offers on such an error (appended to its message)."""
+    ``error_hint``: what the calling command offers on such an error (appended to its message).
+    ``transform(audio, sample_rate, clip_id)`` deforms each decoded clip (audio inputs only)."""
     report = ExtractReport(n_clips=len(clips))
     store.refresh()  # another process may have added shards since the store was opened
     store.heal(clips)  # checksum the shards this run reads; a damaged one's clips are extracted again
@@ -228,7 +238,8 @@ def extract(
     started = time.perf_counter()
     bar = _progress_bar(n_todo, f"embedding with {embedder.name}", progress)
     try:
-        for result in embed_chunks(embedder, todo, jobs, skip_errors, on_batch=bar.update, error_hint=error_hint):
+        for result in embed_chunks(embedder, todo, jobs, skip_errors, on_batch=bar.update, error_hint=error_hint,
+                                   transform=transform):
             store.put_many(result.items)
             report.n_extracted += len(result.items)
             report.failed.update(result.failed)

@@ -22,7 +22,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from . import config, layers, variants
+from . import config, layers, robustness, variants
 from .checks import check_config, check_device, check_jobs, check_scorable
 from .clips import Clip, Split, clip_list_hash
 from .errors import BenchError, DataMissingError
@@ -159,6 +159,7 @@ def extract_cell(cell: Cell, progress: bool = False, echo: Echo = _quiet) -> Non
     echo(f"Embeddings: {report.n_cached} cached, {report.n_extracted} extracted"
          + (f", {len(report.failed)} unreadable (skipped)" if report.failed else ""))
     note_extraction(cell, report.failed, report.seconds, report.clips_per_second)
+    robustness.extract_deformed(cell, progress, echo)  # --deform: the test clips again, deformed
 
 
 def note_extraction(cell: Cell, failed: dict[str, str], seconds: float, clips_per_second: float | None) -> None:
@@ -235,7 +236,8 @@ def split_inputs(cell: Cell, split: Split) -> tuple[dict[str, np.ndarray], dict[
     ``probe_split`` needs, and nothing more, for an executor that ships it elsewhere."""
     ids = set(split.train) | set(split.valid) | set(split.test)
     clips = [c for c in cell.clips if c.id in ids]
-    return dict(zip((c.id for c in clips), cell.store.get_many(clips))), {c.id: c for c in clips}
+    frames = dict(zip((c.id for c in clips), cell.store.get_many(clips)))
+    return robustness.split_inputs_frames(cell, split, frames), {c.id: c for c in clips}
 
 
 def record_split(cell: Cell, scores: list[dict], seconds: float) -> None:
@@ -285,11 +287,13 @@ def probe_cell(cell: Cell, progress: bool = False, echo: Echo = _quiet) -> None:
         return
     frames = dict(zip((c.id for c in cell.clips), cell.store.get_many(cell.clips)))  # read once, not per split
     clips = {c.id: c for c in cell.clips}
+    deformed = robustness.deformed_frames(cell)  # {} unless --deform
     device = cell.embedder.device
     bar = progress_bar(len(todo), f"probing ({cell.protocol.name})", "split", progress)
     for split, seeds in todo:
         started = time.perf_counter()
-        scores = probe_split(cell.task, cell.protocol, split, frames, clips, seeds, device)
+        scores = probe_split(cell.task, cell.protocol, split, robustness.split_frames(frames, deformed, split, cell.protocol),
+                             clips, seeds, device)
         record_split(cell, scores, time.perf_counter() - started)
         bar.update(1)
     bar.close()

@@ -38,6 +38,10 @@ class RunSpec:
     #: label-efficiency runs (benchmark.subsets): train on this share, or this many clips per class
     train_fraction: float | None = None
     train_per_class: int | None = None
+    #: robustness runs (benchmark.deform): a deformation ``NAME:param=value``, applied to the test
+    #: clips (and the training clips with ``deform_train``)
+    deform: str | None = None
+    deform_train: bool = False
 
     def __post_init__(self) -> None:
         options = self.options.items() if isinstance(self.options, Mapping) else self.options

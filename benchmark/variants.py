@@ -79,15 +79,24 @@ def parse_numbers(text: str | None, kind: type, option: str) -> list:
     return list(dict.fromkeys(values))
 
 
-def expand(spec: Any, fractions: list[float] | None = None, per_class: list[int] | None = None) -> list[Any]:
-    """One spec per training-set size asked for (the spec itself when none is)."""
+def expand(spec: Any, fractions: list[float] | None = None, per_class: list[int] | None = None,
+           deforms: list[str] | None = None) -> list[Any]:
+    """One spec per training-set size and deformation asked for (the spec itself when none is)."""
     if fractions and per_class:
         raise BenchError("Give --train-fraction or --train-per-class, not both.")
     if fractions:
-        return [spec.replace(train_fraction=None if f == 1 else f) for f in fractions]
-    if per_class:
-        return [spec.replace(train_per_class=n) for n in per_class]
-    return [spec]
+        specs = [spec.replace(train_fraction=None if f == 1 else f) for f in fractions]
+    elif per_class:
+        specs = [spec.replace(train_per_class=n) for n in per_class]
+    else:
+        specs = [spec]
+    if deforms:
+        from .deform import parse
+
+        for text in deforms:
+            parse(text)  # every spelling checked before the first run starts
+        specs = [s.replace(deform=d) for s in specs for d in dict.fromkeys(deforms)]
+    return specs
 
 
 def run_options(label: str) -> dict[str, Any]:

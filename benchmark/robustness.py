@@ -1,0 +1,169 @@
+"""Robustness runs (``--deform``): the deformed embeddings of a cell, and ``bench table --robustness``.
+
+A run with ``protocol.deform`` set embeds the test clips of its splits a second time from
+deformed audio (every clip with ``deform_train``), into a store keyed by the embedder's config
+plus the deformation's canonical spec, so deformed and clean frames never mix and a rerun finds
+both cached. Each split's probe then trains on clean frames (deformed ones with
+``deform_train``) and is tested on deformed frames.
+
+The table pairs each deformed run with the clean run of the same task, embedder and protocol:
+clean score, deformed score, and the drop (clean - deformed) with the paired two-stage bootstrap
+CI of ``benchmark.stats.paired_test`` over the (split, seed) pairs both share.
+"""
+from __future__ import annotations
+
+from collections import ChainMap
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping
+
+import numpy as np
+
+from .errors import BenchError
+
+
+def deformed_store(cell: Any):
+    """The EmbeddingStore of the cell's deformed frames."""
+    from . import config
+    from .store import EmbeddingStore
+
+    return EmbeddingStore(config.cache_dir(cell.spec.cache_dir),
+                          {**cell.embedder.config(), "deformation": cell.protocol.deform})
+
+
+def deformed_clips(cell: Any) -> list:
+    """The clips to embed deformed: the splits' test clips, or every clip with ``deform_train``."""
+    if cell.protocol.deform_train:
+        return list(cell.clips)
+    test = {i for split in cell.splits for i in split.test}
+    return [c for c in cell.clips if c.id in test]
+
+
+def extract_deformed(cell: Any, progress: bool = False, echo: Callable[[str], None] = lambda _: None) -> None:
+    """Embed the deformed clips the deformed store lacks; note the store's key in the record."""
+    from .deform import parse
+    from .extract import extract
+
+    if not cell.protocol.deform:
+        return
+    if cell.embedder.input_kind != "audio":
+        raise BenchError(f"--deform changes audio, but embedder '{cell.spec.embedder}' takes "
+                         f"{cell.embedder.input_kind}. Run robustness on an audio embedder.")
+    store = deformed_store(cell)
+    report = extract(cell.embedder, deformed_clips(cell), store, jobs=cell.spec.jobs, progress=progress,
+                     transform=parse(cell.protocol.deform))
+    echo(f"Deformed embeddings ({cell.protocol.deform}): {report.n_cached} cached, {report.n_extracted} extracted")
+    cell.record["notes"]["deformed_cache_key"] = store.key
+    cell.record["timings"]["extract_deformed_s"] = round(cell.record["timings"].get("extract_deformed_s", 0.0)
+                                                         + report.seconds, 3)
+    cell.results.save(cell.record)
+
+
+def deformed_frames(cell: Any) -> dict[str, np.ndarray]:
+    """clip id → deformed frames of the cell's deformed clips ({} for a clean run)."""
+    if not cell.protocol.deform:
+        return {}
+    clips = deformed_clips(cell)
+    return dict(zip((c.id for c in clips), deformed_store(cell).get_many(clips)))
+
+
+def split_frames(frames: Mapping[str, np.ndarray], deformed: Mapping[str, np.ndarray], split: Any,
+                 protocol: Any) -> Mapping[str, np.ndarray]:
+    """The frames one split's probe sees: deformed for its test clips (all clips with
+    ``deform_train``), clean for the rest."""
+    if not protocol.deform:
+        return frames
+    if protocol.deform_train:
+        return ChainMap(dict(deformed), frames)
+    return ChainMap({i: deformed[i] for i in split.test}, frames)
+
+
+def split_inputs_frames(cell: Any, split: Any, frames: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """``runner.split_inputs``'s frames of one split with the deformed ones in place (a store
+    without them raises the store's 'run the extraction first' error rather than test clean audio)."""
+    if not cell.protocol.deform:
+        return frames
+    wanted = set(frames) if cell.protocol.deform_train else set(split.test)
+    clips = [c for c in cell.clips if c.id in wanted]
+    deformed = dict(zip((c.id for c in clips), deformed_store(cell).get_many(clips)))
+    return dict(split_frames(frames, deformed, split, cell.protocol))
+
+
+# -- bench table --robustness ----------------------------------------------------------------
+def rows(records: Iterable[dict[str, Any]], tasks: Iterable[str] | None = None,
+         embedders: Iterable[str] | None = None) -> list[dict[str, Any]]:
+    """One row per deformed run that has a clean counterpart: scores and the paired drop."""
+    from .report import records as rec
+    from .stats import paired_test
+    from .variants import base_label
+
+    tasks, embedders = set(tasks or []), set(embedders or [])
+    cells = {k: r for k, r in rec.index(records).items() if r.get("status") == "complete"
+             and (not tasks or k[0] in tasks) and (not embedders or k[1] in embedders)}
+    out = []
+    for (task, emb, label), record in sorted(cells.items()):
+        protocol = record.get("protocol") or {}
+        if not protocol.get("deform") or protocol.get("train_fraction") is not None \
+                or protocol.get("train_per_class") is not None:
+            continue
+        clean = cells.get((task, emb, base_label(label)))
+        metric = rec.headline_metric(record) or "?"
+        row = {"task": task, "embedder": emb, "protocol": base_label(label), "deformation": protocol["deform"]
+               + (" (train too)" if protocol.get("deform_train") else ""), "metric": metric,
+               "deformed": (rec.metric_values(record, metric) or {}).get("mean"), "clean": None, "drop": None,
+               "ci95": None, "p_value": None}
+        if clean is not None:
+            row["clean"] = (rec.metric_values(clean, metric) or {}).get("mean")
+            try:
+                test = paired_test(clean, record, metric)
+                row.update(drop=test["diff"], ci95=test["ci95"], p_value=test["p_value"], n_pairs=test["n_pairs"])
+            except BenchError:
+                pass  # no common (split, seed): the drop cannot be paired
+        out.append(row)
+    return out
+
+
+def render(results_dir: str | Path, fmt: str = "markdown", tasks: Iterable[str] | None = None,
+           embedders: Iterable[str] | None = None) -> str:
+    """``bench table --robustness`` in markdown, csv, json, latex or html."""
+    import json
+
+    from tabulate import tabulate
+
+    from .report import load_records
+    from .stats import PAIRED_METHOD
+
+    found = rows(load_records(results_dir), tasks, embedders)
+    if not found:
+        raise BenchError(f"No robustness runs in {results_dir}. Run one first, e.g. "
+                         "`bench run --embedder mfcc --task demo --deform noise:snr=10` (and the clean run).")
+    if fmt == "json":
+        return json.dumps(found, indent=1) + "\n"
+
+    def pct(value: float | None) -> str:
+        return "not run" if value is None else f"{100 * value:.1f}"
+
+    table = []
+    for r in found:
+        drop = "no clean run" if r["clean"] is None else "unpaired" if r["drop"] is None else \
+            f"{100 * r['drop']:+.1f} [{100 * r['ci95'][0]:+.1f}, {100 * r['ci95'][1]:+.1f}]"
+        table.append([r["task"], r["embedder"], r["protocol"], r["deformation"], r["metric"], pct(r["clean"]),
+                      pct(r["deformed"]), drop])
+    headers = ["task", "embedder", "protocol", "deformation", "metric", "clean (%)", "deformed (%)",
+               "drop, points [95% CI]"]
+    if fmt == "csv":
+        import csv
+        import io
+
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(headers)
+        writer.writerows(table)
+        return buffer.getvalue()
+    style = {"markdown": "github", "latex": "latex_booktabs", "html": "html"}.get(fmt)
+    if style is None:
+        raise BenchError(f"Unknown table format '{fmt}'. Choose one of: markdown, latex, csv, json, html.")
+    text = tabulate(table, headers=headers, tablefmt=style, disable_numparse=True)
+    if fmt == "markdown":
+        text += (f"\n\nDrop = clean - deformed, mean over seeds of the mean over splits; 95% CI by {PAIRED_METHOD} "
+                 "over the (split, seed) pairs both runs share.")
+    return text + "\n"
