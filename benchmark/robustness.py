@@ -115,7 +115,10 @@ def rows(records: Iterable[dict[str, Any]], tasks: Iterable[str] | None = None,
             row["clean"] = (rec.metric_values(clean, metric) or {}).get("mean")
             try:
                 test = paired_test(clean, record, metric)
-                row.update(drop=test["diff"], ci95=test["ci95"], p_value=test["p_value"], n_pairs=test["n_pairs"])
+                row.update(drop=test["diff"], ci95=test["ci95"], p_value=test["p_value"], n_pairs=test["n_pairs"],
+                           status=test.get("status"))
+                if row["drop"] is None and row["clean"] is not None and row["deformed"] is not None:
+                    row["drop"] = row["clean"] - row["deformed"]  # too few pairs for a CI: the plain difference
             except BenchError:
                 pass  # no common (split, seed): the drop cannot be paired
         out.append(row)
@@ -144,8 +147,14 @@ def render(results_dir: str | Path, fmt: str = "markdown", tasks: Iterable[str] 
 
     table = []
     for r in found:
-        drop = "no clean run" if r["clean"] is None else "unpaired" if r["drop"] is None else \
-            f"{100 * r['drop']:+.1f} [{100 * r['ci95'][0]:+.1f}, {100 * r['ci95'][1]:+.1f}]"
+        if r["clean"] is None:
+            drop = "no clean run"
+        elif r["drop"] is None:
+            drop = "unpaired"
+        elif r["ci95"] is None:  # the paired test needs more (split, seed) pairs than these runs share
+            drop = f"{100 * r['drop']:+.1f} (no CI: {r.get('n_pairs', 0)} pairs, too few)"
+        else:
+            drop = f"{100 * r['drop']:+.1f} [{100 * r['ci95'][0]:+.1f}, {100 * r['ci95'][1]:+.1f}]"
         table.append([r["task"], r["embedder"], r["protocol"], r["deformation"], r["metric"], pct(r["clean"]),
                       pct(r["deformed"]), drop])
     headers = ["task", "embedder", "protocol", "deformation", "metric", "clean (%)", "deformed (%)",
