@@ -1,10 +1,14 @@
 """Robustness deformations of the audio: ``--deform NAME:param=value[,param=value]``.
 
-Built on audiomentations (a maintained augmentation library; each transform is used with its
-range collapsed to the one value asked for, and p=1), which brings a real MP3 codec
-(fast-mp3-augment: LAME encoder, minimp3 decoder, in memory) and librosa's pitch shifting; the
-reverb's impulse response is synthetic (scipy convolution), as audiomentations' own needs
-recorded impulse responses on disk.
+Library: audiomentations 0.43 (the ``deform`` extra: ``pip install -e ".[deform]"``), chosen over
+hand-written DSP or librosa/scipy alone because it is maintained, tested, used for exactly this
+(waveform degradations of numpy float32 audio), and ships a real MP3 codec backend:
+fast-mp3-augment, which runs the LAME encoder and the minimp3 decoder in memory and removes the
+encoder delay and padding, so the output is as long as the input and aligned with it (no temporary
+files, no ffmpeg). Each transform is used with its range collapsed to the one value asked for,
+and p=1. Pitch shifting is librosa's phase vocoder through audiomentations; the reverb's impulse
+response is synthetic (scipy convolution), as audiomentations' own reverb needs recorded impulse
+responses on disk.
 
 =========  =======================================  ==================================================
 name       parameters                               what
@@ -20,8 +24,9 @@ reverb     rt60 (s), wet=0.5                        convolution with exponential
 pitch      semitones                                pitch shift (librosa phase vocoder), same length
 =========  =======================================  ==================================================
 
-Every random draw (noise, the impulse response) is seeded by the deformation and the clip id, so
-the same clip always gets the same audio.
+Every random draw (noise, the impulse response) is seeded by a sha256 of the deformation and the
+clip id (never Python's per-process ``hash()``), so the same clip always gets the same audio, in
+any process or node, and two clips get different draws.
 """
 from __future__ import annotations
 
@@ -35,6 +40,32 @@ import numpy as np
 
 from .errors import BenchError
 from .store import stable_hash
+
+INSTALL = ('--deform needs the optional "deform" extra of bench (audiomentations and fast-mp3-augment, '
+           'LAME). Install it with: pip install -e ".[deform]" (from a checkout) or pip install "bench[deform]", '
+           "then run the command again.")
+
+
+def require() -> None:
+    """The deformation libraries are importable, else the error says which pip command installs them."""
+    try:
+        import audiomentations  # noqa: F401
+        import fast_mp3_augment  # noqa: F401
+    except ImportError as exc:
+        raise BenchError(f"{INSTALL} ({exc})") from None
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of what makes the deformed audio: part of the deformed embeddings' cache key."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name in ("audiomentations", "fast-mp3-augment", "librosa", "scipy"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "?"
+    return out
 
 
 def _noise(x: np.ndarray, sr: int, snr: float, color: str = "white") -> np.ndarray:
@@ -65,7 +96,10 @@ def _lowpass(x: np.ndarray, sr: int, cutoff: float, rolloff: float = 24) -> np.n
 def _mp3(x: np.ndarray, sr: int, bitrate: float) -> np.ndarray:
     from audiomentations import Mp3Compression
 
-    out = Mp3Compression(min_bitrate=int(bitrate), max_bitrate=int(bitrate), backend="fast-mp3-augment", p=1.0)(x, sr)
+    # quality pinned (LAME -q 7, audiomentations' default) so a library default change cannot change the audio;
+    # preserve_delay=False: the encoder delay and padding are cut, the output is aligned with the input
+    out = Mp3Compression(min_bitrate=int(bitrate), max_bitrate=int(bitrate), backend="fast-mp3-augment",
+                         preserve_delay=False, quality=7, p=1.0)(x, sr)
     return _same_length(out, len(x))
 
 
@@ -151,8 +185,31 @@ class Deformation:
         return np.ascontiguousarray(out, dtype=np.float32)
 
 
+#: parameters that are whole numbers for the library (audiomentations takes ints for these)
+INTEGER = {"bitrate", "percentile", "rolloff"}
+
+
+def _value(text: str, key: str, value: str) -> Any:
+    if key == "color":
+        return value.lower()
+    try:
+        number = float(value)
+    except ValueError:
+        raise BenchError(f"--deform {text}: {key} must be a number, not '{value}'.") from None
+    if key in INTEGER:
+        if number != int(number):
+            raise BenchError(f"--deform {text}: {key} must be a whole number, not {value}.")
+        number = float(int(number))
+    if key in ("percentile",) and not 0 <= number < 100:
+        raise BenchError(f"--deform {text}: percentile must be in [0, 100), not {value}.")
+    if key in ("bitrate", "rt60", "cutoff", "rolloff") and number <= 0:
+        raise BenchError(f"--deform {text}: {key} must be positive, not {value}.")
+    return number
+
+
 def parse(text: str) -> Deformation:
     """``noise:snr=10`` → Deformation; errors name the valid deformations and parameters."""
+    require()
     name, _, rest = str(text).strip().partition(":")
     name = name.strip().lower()
     if name not in KINDS:
@@ -165,12 +222,12 @@ def parse(text: str) -> Deformation:
         key, sep, value = item.partition("=")
         key = key.strip()
         if not sep or (key not in required and key not in defaults):
-            known = ", ".join(list(required) + list(defaults))
-            raise BenchError(f"--deform {text}: '{item}' is not PARAM=VALUE with PARAM one of {known}.")
-        try:
-            params[key] = float(value)
-        except ValueError:
-            params[key] = value.strip()
+            known = list(required) + list(defaults)
+            close = difflib.get_close_matches(key.lower(), known, n=1)
+            hint = f" Did you mean {close[0]}?" if close else ""
+            raise BenchError(f"--deform {text}: '{item}' is not PARAM=VALUE with PARAM one of {', '.join(known)}.{hint} "
+                             f"e.g. --deform {name}:" + ",".join(f"{k}=..." for k in required) + ".")
+        params[key] = _value(text, key, value.strip())
     missing = [k for k in required if k not in params]
     if missing:
         raise BenchError(f"--deform {text}: give {', '.join(missing)}, e.g. --deform {name}:"

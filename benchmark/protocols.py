@@ -72,6 +72,9 @@ class Protocol:
     #: label-efficiency runs (benchmark.subsets): a seeded stratified share, or N clips per class, of training
     train_fraction: float | None = None
     train_per_class: int | None = None
+    #: robustness runs (benchmark.deform): the deformation spec, and whether training clips get it too
+    deform: str | None = None
+    deform_train: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
         # the optional fields are left out while unset, so runs of the plain protocols keep their keys
@@ -83,7 +86,7 @@ class Protocol:
         return ", ".join(f"{k}={v}" for k, v in fields.items())
 
 
-OPTIONAL_FIELDS = ("k", "temperature", "train_fraction", "train_per_class")
+OPTIONAL_FIELDS = ("k", "temperature", "train_fraction", "train_per_class", "deform", "deform_train")
 
 COALA = Protocol(name="coala")
 

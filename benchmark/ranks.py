@@ -10,7 +10,7 @@ Demšar (2006), "Statistical comparisons of classifiers over multiple data sets"
   √2 (k embedders, N tasks, α = 0.05). We use Nemenyi rather than Wilcoxon + Holm because it is
   what the critical-difference diagram draws, and it needs nothing but the ranks.
 
-Runs are the plain ones (full training set: label-efficiency runs are
+Runs are the plain ones (full training set, clean audio: label-efficiency and robustness runs are
 other questions); an embedder run under several protocols counts once per protocol.
 """
 from __future__ import annotations
@@ -96,7 +96,7 @@ def from_records(records: Iterable[dict[str, Any]], embedders: Iterable[str] | N
     cells: dict[tuple[str, str, str], dict] = {}
     for (task, emb, proto), record in rec.index(records).items():
         protocol = record.get("protocol") or {}
-        variant = any(protocol.get(k) is not None for k in ("train_fraction", "train_per_class"))
+        variant = any(protocol.get(k) is not None for k in ("train_fraction", "train_per_class", "deform"))
         if record.get("status") == "complete" and not variant and (not wanted or emb in wanted):
             cells[(task, emb, proto)] = record
     by_emb: dict[str, set[str]] = {}

@@ -21,13 +21,27 @@ import numpy as np
 from .errors import BenchError
 
 
+def deformation_config(cell: Any) -> dict:
+    """The deformed store's key: the embedder's config, the deformation's canonical spec and the
+    versions of the libraries that make the deformed audio (another LAME is other audio)."""
+    from .deform import library_versions
+
+    return {**cell.embedder.config(), "deformation": cell.protocol.deform, "deform_libraries": library_versions()}
+
+
 def deformed_store(cell: Any):
-    """The EmbeddingStore of the cell's deformed frames."""
+    """The EmbeddingStore of the cell's deformed frames (read through the same layer view as the
+    clean store, so both give the probe the same columns)."""
     from . import config
     from .store import EmbeddingStore
 
-    return EmbeddingStore(config.cache_dir(cell.spec.cache_dir),
-                          {**cell.embedder.config(), "deformation": cell.protocol.deform})
+    store = EmbeddingStore(config.cache_dir(cell.spec.cache_dir), deformation_config(cell))
+    view = getattr(cell.store, "view", None)
+    if view is not None:
+        from .layers import LayerStore
+
+        store = LayerStore(store, view)
+    return store
 
 
 def deformed_clips(cell: Any) -> list:
@@ -38,6 +52,28 @@ def deformed_clips(cell: Any) -> list:
     return [c for c in cell.clips if c.id in test]
 
 
+def check(protocol: Any, embedder: Any) -> None:
+    """Before any extraction: the deformation runs on a short tone at the embedder's sample rate
+    (a cutoff above its Nyquist frequency or a bitrate LAME refuses fails here, not after the
+    clean extraction), and the embedder takes audio."""
+    from .deform import parse
+
+    if not protocol.deform:
+        return
+    if embedder.input_kind != "audio":
+        raise BenchError(f"--deform changes audio, but embedder '{embedder.name}' takes {embedder.input_kind}. "
+                         "Run robustness on an audio embedder (bench list embedders).")
+    sr = int(embedder.sample_rate)
+    tone = (0.1 * np.sin(2 * np.pi * 440 * np.arange(sr // 4) / sr)).astype(np.float32)
+    try:
+        parse(protocol.deform)(tone, sr, "check")
+    except BenchError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the library's own refusal, said in one line
+        raise BenchError(f"--deform {protocol.deform} fails on audio at {sr} Hz (the sample rate of "
+                         f"'{embedder.name}'): {type(exc).__name__}: {exc}. Choose other parameters.") from exc
+
+
 def extract_deformed(cell: Any, progress: bool = False, echo: Callable[[str], None] = lambda _: None) -> None:
     """Embed the deformed clips the deformed store lacks; note the store's key in the record."""
     from .deform import parse
@@ -45,16 +81,18 @@ def extract_deformed(cell: Any, progress: bool = False, echo: Callable[[str], No
 
     if not cell.protocol.deform:
         return
-    if cell.embedder.input_kind != "audio":
-        raise BenchError(f"--deform changes audio, but embedder '{cell.spec.embedder}' takes "
-                         f"{cell.embedder.input_kind}. Run robustness on an audio embedder.")
     store = deformed_store(cell)
     report = extract(cell.embedder, deformed_clips(cell), store, jobs=cell.spec.jobs, progress=progress,
                      transform=parse(cell.protocol.deform))
     echo(f"Deformed embeddings ({cell.protocol.deform}): {report.n_cached} cached, {report.n_extracted} extracted")
+    note_deformed(cell, store, report.seconds)
+
+
+def note_deformed(cell: Any, store: Any, seconds: float) -> None:
+    """After the deformed extraction (by any executor): its cache key and time in the record."""
     cell.record["notes"]["deformed_cache_key"] = store.key
     cell.record["timings"]["extract_deformed_s"] = round(cell.record["timings"].get("extract_deformed_s", 0.0)
-                                                         + report.seconds, 3)
+                                                         + seconds, 3)
     cell.results.save(cell.record)
 
 
@@ -110,19 +148,35 @@ def rows(records: Iterable[dict[str, Any]], tasks: Iterable[str] | None = None,
         row = {"task": task, "embedder": emb, "protocol": base_label(label), "deformation": protocol["deform"]
                + (" (train too)" if protocol.get("deform_train") else ""), "metric": metric,
                "deformed": (rec.metric_values(record, metric) or {}).get("mean"), "clean": None, "drop": None,
-               "ci95": None, "p_value": None}
+               "ci95": None, "p_value": None, "n_pairs": 0, "status": "no clean run"}
         if clean is not None:
             row["clean"] = (rec.metric_values(clean, metric) or {}).get("mean")
             try:
                 test = paired_test(clean, record, metric)
+            except BenchError:  # no common (split, seed): run on other splits or seeds
+                row["status"] = "no common pairs"
+            else:  # too few pairs: the paired mean difference without a CI (status says so)
                 row.update(drop=test["diff"], ci95=test["ci95"], p_value=test["p_value"], n_pairs=test["n_pairs"],
-                           status=test.get("status"))
-                if row["drop"] is None and row["clean"] is not None and row["deformed"] is not None:
-                    row["drop"] = row["clean"] - row["deformed"]  # too few pairs for a CI: the plain difference
-            except BenchError:
-                pass  # no common (split, seed): the drop cannot be paired
+                           status=test["status"])
         out.append(row)
     return out
+
+
+def drop_text(row: dict[str, Any]) -> str:
+    """The drop cell: points with the 95% CI, or why there is no CI (never a crash)."""
+    from .stats import NOT_COMPARABLE, TOO_FEW
+
+    if row["clean"] is None:
+        return "no clean run"
+    if row["status"] == "no common pairs":
+        return "no common (split, seed) pairs"
+    if row["status"] == NOT_COMPARABLE:
+        return "not comparable (NaN scores)"
+    if row["drop"] is None:
+        return "n/a"
+    if row["ci95"] is None or row["status"] == TOO_FEW:
+        return f"{100 * row['drop']:+.1f} (too few pairs for a CI: {row['n_pairs']})"
+    return f"{100 * row['drop']:+.1f} [{100 * row['ci95'][0]:+.1f}, {100 * row['ci95'][1]:+.1f}]"
 
 
 def render(results_dir: str | Path, fmt: str = "markdown", tasks: Iterable[str] | None = None,
@@ -133,7 +187,7 @@ def render(results_dir: str | Path, fmt: str = "markdown", tasks: Iterable[str] 
     from tabulate import tabulate
 
     from .report import load_records
-    from .stats import PAIRED_METHOD
+    from .stats import PAIRED_METHOD, min_pairs
 
     found = rows(load_records(results_dir), tasks, embedders)
     if not found:
@@ -147,18 +201,10 @@ def render(results_dir: str | Path, fmt: str = "markdown", tasks: Iterable[str] 
 
     table = []
     for r in found:
-        if r["clean"] is None:
-            drop = "no clean run"
-        elif r["drop"] is None:
-            drop = "unpaired"
-        elif r["ci95"] is None:  # the paired test needs more (split, seed) pairs than these runs share
-            drop = f"{100 * r['drop']:+.1f} (no CI: {r.get('n_pairs', 0)} pairs, too few)"
-        else:
-            drop = f"{100 * r['drop']:+.1f} [{100 * r['ci95'][0]:+.1f}, {100 * r['ci95'][1]:+.1f}]"
         table.append([r["task"], r["embedder"], r["protocol"], r["deformation"], r["metric"], pct(r["clean"]),
-                      pct(r["deformed"]), drop])
+                      pct(r["deformed"]), drop_text(r), str(r["n_pairs"])])
     headers = ["task", "embedder", "protocol", "deformation", "metric", "clean (%)", "deformed (%)",
-               "drop, points [95% CI]"]
+               "drop, points [95% CI]", "pairs"]
     if fmt == "csv":
         import csv
         import io
@@ -173,6 +219,9 @@ def render(results_dir: str | Path, fmt: str = "markdown", tasks: Iterable[str] 
         raise BenchError(f"Unknown table format '{fmt}'. Choose one of: markdown, latex, csv, json, html.")
     text = tabulate(table, headers=headers, tablefmt=style, disable_numparse=True)
     if fmt == "markdown":
-        text += (f"\n\nDrop = clean - deformed, mean over seeds of the mean over splits; 95% CI by {PAIRED_METHOD} "
-                 "over the (split, seed) pairs both runs share.")
+        text += ("\n\nDrop = clean - deformed over the (split, seed) pairs both runs share, mean over splits of the "
+                 "mean over seeds; 95% CI by a two-stage bootstrap (splits, then seeds within a split) of those "
+                 f"pairs, given from {min_pairs()} pairs on (the p-value, in --format json, is the {PAIRED_METHOD}).")
+        if any(r["clean"] is None for r in found):
+            text += "\nNo clean run: run the same command without --deform, then this table again."
     return text + "\n"

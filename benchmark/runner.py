@@ -115,6 +115,7 @@ def prepare(spec: RunSpec, registries: Registries, echo: Echo = _quiet, embedder
             f"Embedder '{spec.embedder}' takes {embedder.input_kind} input but task '{task.name}' gives "
             f"{task.input_kind}. Run 'bench list embedders' for the {task.input_kind} embedders."
         )
+    robustness.check(protocol, embedder)  # --deform: a deformation that cannot run fails before any extraction
     embedder_config = embedder.config()
     check_config(spec.embedder, embedder_config)
     view = layers.view_for(embedder, spec.layer, protocol.probe == "weighted")

@@ -60,12 +60,14 @@ class RunSpec:
 
     def label(self) -> str:
         """``embedder on task`` with what sets the run apart from the plain one (protocol, layer,
-        training-set size), for progress and summaries: the cells of a sweep must read differently."""
+        training-set size, deformation), for progress and summaries: the cells of a sweep must read differently."""
         marks = [self.protocol or ""]
         if self.train_fraction is not None:
             marks.append(f"{100 * float(self.train_fraction):g}% of training")
         if self.train_per_class is not None:
             marks.append(f"{int(self.train_per_class)}/class")
+        if self.deform:
+            marks.append(f"--deform {self.deform}" + (" --deform-train" if self.deform_train else ""))
         if self.layer is not None:
             marks.append(f"layer {self.layer}")
         marks = [m for m in marks if m]

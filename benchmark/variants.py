@@ -1,9 +1,10 @@
-"""Run variants beyond the full-data probe: label-efficiency subsets and the deterministic kNN
-protocol.
+"""Run variants beyond the full-data, clean-audio probe: label-efficiency subsets, robustness
+deformations and the deterministic kNN protocol.
 
-A variant is a field of the Protocol (``train_fraction``, ``train_per_class``), so it is part of
-the run key (each fraction is a RunRecord of its own, resumable like any other) and of the
-protocol's label in tables and comparisons: ``coala@10%``, ``coala@5/class``.
+A variant is a field of the Protocol (``train_fraction``, ``train_per_class``, ``deform``,
+``deform_train``), so it is part of the run key (each fraction or deformation is a RunRecord of
+its own, resumable like any other) and of the protocol's label in tables and comparisons:
+``coala@10%``, ``coala@5/class``, ``coala~noise:snr=10``.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ def apply(protocol: Protocol, spec: Any) -> Protocol:
     """``protocol`` with the spec's variants set (a spec without any returns it unchanged)."""
     fraction = getattr(spec, "train_fraction", None)
     per_class = getattr(spec, "train_per_class", None)
+    deform = getattr(spec, "deform", None)
     if fraction is not None and per_class is not None:
         raise BenchError("Give --train-fraction or --train-per-class, not both.")
     changes: dict[str, Any] = {}
@@ -29,6 +31,14 @@ def apply(protocol: Protocol, spec: Any) -> Protocol:
         if int(per_class) < 1:
             raise BenchError(f"--train-per-class must be at least 1, not {per_class}.")
         changes["train_per_class"] = int(per_class)
+    if deform:
+        from .deform import parse
+
+        changes["deform"] = parse(deform).spec()  # canonical spelling: one key per deformation
+        if getattr(spec, "deform_train", False):
+            changes["deform_train"] = True
+    elif getattr(spec, "deform_train", False):
+        raise BenchError("--deform-train needs a --deform NAME:param=value to apply.")
     return dataclasses.replace(protocol, **changes) if changes else protocol
 
 
@@ -46,23 +56,31 @@ def notes(protocol: Protocol, requested: int) -> dict[str, str]:
     if protocol.train_fraction is not None or protocol.train_per_class is not None:
         out["train_subset"] = ("each (split, seed) trains on its own seeded, stratified, nested subset of the "
                                "training set (benchmark.subsets); its size is in each score's extra.n_train")
+    if protocol.deform:
+        out["deform"] = (f"{protocol.deform} applied to the test clips"
+                         + (" and the training clips" if protocol.deform_train else " only")
+                         + ", seeded by clip id (benchmark.deform)")
     return out
 
 
 def label_suffix(protocol: dict) -> str:
-    """The variant part of a protocol's label: ``@10%``, ``@5/class``."""
+    """The variant part of a protocol's label: ``@10%``, ``@5/class``, ``~mp3:bitrate=32`` (+``~train``)."""
     out = ""
     fraction = protocol.get("train_fraction")
     if fraction is not None:
         out += f"@{100 * float(fraction):g}%"
     if protocol.get("train_per_class") is not None:
         out += f"@{int(protocol['train_per_class'])}/class"
+    if protocol.get("deform"):
+        out += f"~{protocol['deform']}" + ("~train" if protocol.get("deform_train") else "")
     return out
 
 
 def base_label(label: str) -> str:
     """The protocol label without its variant part: ``coala@10%`` → ``coala``."""
-    return label.split("@", 1)[0]
+    for mark in ("@", "~"):
+        label = label.split(mark, 1)[0]
+    return label
 
 
 def parse_numbers(text: str | None, kind: type, option: str) -> list:

@@ -6,7 +6,9 @@ The driver (this process) prepares every cell (names, clips, RunRecords), then
   of every task's clips (``benchmark.extract.pending_chunks``/``embed_chunks``, as locally).
   With a shared cache folder the actors write each chunk's shard into the EmbeddingStore
   themselves; otherwise they return the arrays and the driver writes them. An actor that dies
-  is replaced and its chunk sent again.
+  is replaced and its chunk sent again. Robustness cells (``--deform``) then embed their deformed
+  clips the same way, a pool per (embedder, deformation), the actors deforming each decoded clip
+  (``benchmark.deform``, seeded by clip id) into the deformed store (``benchmark.robustness``).
 * probes: one Ray task per (cell, split) with all its seeds (``runner.probe_split``, as
   locally); a cell's embeddings go into the object store once. The driver records each split as
   it arrives, so a killed driver resumes from the finished chunks and splits.
@@ -26,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
-from .. import config
+from .. import config, robustness
 from ..errors import BenchError
 from ..extract import ChunkResult, chunk_size, embed_chunks, pending_chunks
 from ..registry import Registries
@@ -112,8 +114,8 @@ class ChunkWorker:
         self.embedder = create_embedder(spec, registries)
         self.store = EmbeddingStore(Path(cache_dir), embedder_config) if cache_dir else None
 
-    def embed(self, chunk: list, jobs: int, skip_errors: bool) -> ChunkResult:
-        (result,) = list(embed_chunks(self.embedder, [chunk], jobs, skip_errors))
+    def embed(self, chunk: list, jobs: int, skip_errors: bool, transform: Any = None) -> ChunkResult:
+        (result,) = list(embed_chunks(self.embedder, [chunk], jobs, skip_errors, transform=transform))
         if self.store is not None:
             self.store.put_many(result.items)
             result = ChunkResult(items=[(clip, None) for clip, _ in result.items], failed=result.failed)
@@ -124,10 +126,11 @@ class ChunkWorker:
 
 
 def _probe(task: Any, protocol: Any, split: Any, frames: dict, clips: dict, seeds: list[int], device: str,
-           threads: int) -> tuple[list[dict], float]:
+           threads: int, deformed: dict | None = None) -> tuple[list[dict], float]:
     import torch
 
     torch.set_num_threads(threads)
+    frames = robustness.split_frames(frames, deformed or {}, split, protocol)  # --deform: deformed test frames
     started = time.perf_counter()
     scores = probe_split(task, protocol, split, frames, clips, seeds, device)
     return scores, time.perf_counter() - started
@@ -137,12 +140,18 @@ def _probe(task: Any, protocol: Any, split: Any, frames: dict, clips: dict, seed
 
 @dataclass
 class Group:
-    """The cells of one embedder (one model load) and the distinct chunks they still need."""
+    """The cells of one embedder (one model load) and the distinct chunks they still need; for
+    robustness cells, of one (embedder, deformation): ``transform`` deforms each decoded clip and
+    ``stores``/``clips`` are each cell's deformed store and clips."""
 
     spec: RunSpec
+    config: dict
     cells: list[Cell] = field(default_factory=list)
     chunks: list[list] = field(default_factory=list)
     chunk_cells: list[list[Cell]] = field(default_factory=list)
+    transform: Any = None
+    stores: dict[int, Any] = field(default_factory=dict)
+    clips: dict[int, list] = field(default_factory=dict)
 
 
 def _absolute(spec: RunSpec) -> RunSpec:
@@ -167,9 +176,10 @@ def run(specs: Sequence[RunSpec], registries: Registries, progress: bool, echo: 
         cpus = max(1, min(cpus_per_worker or threads, total_cpus))
         cells = _prepare(specs, registries, echo, recorder, stack)
         live = [c for c in cells if not recorder.failed(c.spec)]
-        for group in _groups(live):
-            _extract(ray, group, registries, threads, cpus, workers or max(1, total_cpus // cpus), shared_cache,
-                     progress, echo, recorder)
+        for deformed in (False, True):  # deformed clips after the clean ones: they need the splits
+            for group in _groups([c for c in live if not recorder.failed(c.spec)], deformed):
+                _extract(ray, group, registries, threads, cpus, workers or max(1, total_cpus // cpus), shared_cache,
+                         progress, echo, recorder)
         _probe_all(ray, [c for c in live if not recorder.failed(c.spec)], threads, cpus, progress, echo, recorder)
 
 
@@ -193,17 +203,28 @@ def _prepare(specs: Sequence[RunSpec], registries: Registries, echo: Callable, r
     return cells
 
 
-def _groups(cells: list[Cell]) -> list[Group]:
-    """Cells by embedder instance; each group's pending chunks, a chunk shared by cells once."""
+def _groups(cells: list[Cell], deformed: bool = False) -> list[Group]:
+    """Cells by embedder instance (``deformed``: the robustness cells by embedder and deformation);
+    each group's pending chunks, a chunk shared by cells once."""
+    from ..deform import parse
+
     groups: dict[tuple, Group] = {}
     seen: dict[tuple, dict[tuple, int]] = {}
     for cell in cells:
-        key = embedder_key(cell.spec)
-        group = groups.setdefault(key, Group(cell.spec))
+        if deformed and not cell.protocol.deform:
+            continue
+        key = embedder_key(cell.spec) + ((cell.protocol.deform,) if deformed else ())
+        if key not in groups:
+            groups[key] = Group(cell.spec, robustness.deformation_config(cell) if deformed else cell.embedder.config(),
+                                transform=parse(cell.protocol.deform) if deformed else None)
+        group = groups[key]
         group.cells.append(cell)
-        cell.store.refresh()
-        cell.store.heal(cell.clips)  # a damaged shard's clips count as missing, as locally
-        for chunk in pending_chunks(cell.clips, cell.store, chunk_size(cell.embedder)):
+        store = robustness.deformed_store(cell) if deformed else cell.store
+        clips = robustness.deformed_clips(cell) if deformed else cell.clips
+        group.stores[id(cell)], group.clips[id(cell)] = store, clips
+        store.refresh()
+        store.heal(clips)  # a damaged shard's clips count as missing, as locally
+        for chunk in pending_chunks(clips, store, chunk_size(cell.embedder)):
             ident = tuple(clip_key(c) for c in chunk)
             index = seen.setdefault(key, {}).get(ident)
             if index is None:
@@ -225,8 +246,8 @@ def _extract(ray: Any, group: Group, registries: Registries, threads: int, cpus:
     first = group.cells[0]
     if group.chunks:
         actor_class = ray.remote(num_cpus=cpus, max_restarts=0)(ChunkWorker)
-        embedder_config = first.embedder.config()
-        cache = str(first.store.root.parent.parent) if shared_cache else None
+        embedder_config = group.config
+        cache = str(group.stores[id(first)].root.parent.parent) if shared_cache else None
 
         def new_actor() -> Any:
             return actor_class.remote(group.spec, registries, threads, embedder_config, cache)
@@ -245,7 +266,9 @@ def _extract(ray: Any, group: Group, registries: Registries, threads: int, cpus:
                     if all(recorder.failed(c.spec) for c in group.chunk_cells[k]):
                         continue  # its cells failed already (e.g. on another chunk): no use embedding it
                     a = idle.pop(0)
-                    running[actors[a].embed.remote(group.chunks[k], group.spec.jobs, group.spec.skip_missing)] = (k, a)
+                    # deformed clips decoded fine clean: an error there is the deformation's, not skipped
+                    skip = group.spec.skip_missing and group.transform is None
+                    running[actors[a].embed.remote(group.chunks[k], group.spec.jobs, skip, group.transform)] = (k, a)
                 if not running:
                     break
                 (ref,), _ = ray.wait(list(running), num_returns=1)
@@ -268,7 +291,7 @@ def _extract(ray: Any, group: Group, registries: Registries, threads: int, cpus:
                 idle.append(a)
                 if not shared_cache:
                     for cell in group.chunk_cells[k][:1]:
-                        cell.store.put_many(result.items)
+                        group.stores[id(cell)].put_many(result.items)
                 extracted += len(result.items)
                 failed.update(result.failed)
                 bar.update(len(group.chunks[k]))
@@ -280,16 +303,22 @@ def _extract(ray: Any, group: Group, registries: Registries, threads: int, cpus:
     for cell in group.cells:
         if recorder.failed(cell.spec):
             continue
-        cell.store.refresh()  # the shards the workers wrote
+        store, clips = group.stores[id(cell)], group.clips[id(cell)]
+        store.refresh()  # the shards the workers wrote
 
-        def note(cell: Cell = cell) -> None:
-            missing = [c for c in cell.clips if c.id not in failed and not cell.store.has(c)]
+        def note(cell: Cell = cell, store: Any = store, clips: list = clips) -> None:
+            missing = [c for c in clips if c.id not in failed and not store.has(c)]
             if missing:
                 raise BenchError(f"{len(missing)} clips of {cell.task.name} have no embedding after the extraction "
                                  "(a worker's shard is not in this cache folder: is it shared by every node? "
                                  "Else use --no-shared-cache). Run the command again to redo them.")
-            ids = {c.id for c in cell.clips}
             n_todo = sum(len(chunk) for chunk, owners in zip(group.chunks, group.chunk_cells) if any(c is cell for c in owners))
+            if group.transform is not None:
+                echo(f"Deformed embeddings ({cell.protocol.deform}): {len(clips) - n_todo} cached, "
+                     f"{n_todo} extracted on Ray")
+                robustness.note_deformed(cell, store, seconds)
+                return
+            ids = {c.id for c in cell.clips}
             echo(f"Embeddings: {len(cell.clips) - n_todo} cached, {n_todo} extracted on Ray")
             note_extraction(cell, {i: r for i, r in failed.items() if i in ids}, seconds,
                             extracted / seconds if extracted and seconds > 0 else None)
@@ -317,9 +346,10 @@ def _probe_all(ray: Any, cells: list[Cell], threads: int, cpus: int, progress: b
         frames = dict(zip((c.id for c in cell.clips), cell.store.get_many(cell.clips)))
         frames_ref, clips_ref = ray.put(frames), ray.put({c.id: c for c in cell.clips})  # once per cell
         task_ref, protocol_ref = ray.put(cell.task), ray.put(cell.protocol)
+        deformed_ref = ray.put(robustness.deformed_frames(cell))  # {} unless --deform
         for split, seeds in todo:
             ref = probe.remote(task_ref, protocol_ref, split, frames_ref, clips_ref, seeds, cell.embedder.device,
-                               threads)
+                               threads, deformed_ref)
             running[ref] = cell
         left[id(cell)] = len(todo)
     bar = tqdm(total=len(running), desc="probing (ray)", unit="split", disable=not progress, leave=False)

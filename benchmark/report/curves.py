@@ -31,6 +31,8 @@ class Curve:
 
 def _x(record: dict[str, Any]) -> tuple[str, float] | None:
     protocol = record.get("protocol") or {}
+    if protocol.get("deform"):
+        return None  # robustness runs are not points of a clean-audio curve
     if protocol.get("train_per_class") is not None:
         return "per_class", float(protocol["train_per_class"])
     if protocol.get("train_fraction") is not None:
