@@ -16,7 +16,9 @@ name       parameters                               what
 noise      snr (dB), color=white|pink               additive noise at that SNR (signal RMS / noise RMS)
 gain       db                                       amplitude × 10^(db/20)
 lowpass    cutoff (Hz), rolloff=24 (dB/octave)      Butterworth low-pass
-mp3        bitrate (kbps)                           LAME encode, decode, same length and rate
+mp3        bitrate (kbps)                           LAME encode, decode, same length and rate (a rate
+                                                    MP3 lacks, e.g. 22000 Hz, is coded at the next
+                                                    MP3 rate up and resampled back with soxr)
 clip       percentile (0-100)                       hard clipping at that percentile of |x| (that share
                                                     of the samples is clipped)
 reverb     rt60 (s), wet=0.5                        convolution with exponentially decaying noise that
@@ -41,8 +43,8 @@ import numpy as np
 from .errors import BenchError
 from .store import stable_hash
 
-INSTALL = ('--deform needs the optional "deform" extra of bench (audiomentations and fast-mp3-augment, '
-           'LAME). Install it with: pip install -e ".[deform]" (from a checkout) or pip install "bench[deform]", '
+INSTALL = ('--deform needs the optional "deform" extra of bench (audiomentations, fast-mp3-augment for LAME, '
+           'soxr). Install it with: pip install -e ".[deform]" (from a checkout) or pip install "bench[deform]", '
            "then run the command again.")
 
 
@@ -51,6 +53,7 @@ def require() -> None:
     try:
         import audiomentations  # noqa: F401
         import fast_mp3_augment  # noqa: F401
+        import soxr  # noqa: F401
     except ImportError as exc:
         raise BenchError(f"{INSTALL} ({exc})") from None
 
@@ -60,7 +63,7 @@ def library_versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {}
-    for name in ("audiomentations", "fast-mp3-augment", "librosa", "scipy"):
+    for name in ("audiomentations", "fast-mp3-augment", "soxr", "librosa", "scipy"):
         try:
             out[name] = version(name)
         except PackageNotFoundError:
@@ -93,7 +96,23 @@ def _lowpass(x: np.ndarray, sr: int, cutoff: float, rolloff: float = 24) -> np.n
                          max_rolloff=int(rolloff), p=1.0)(x, sr)
 
 
+#: the sample rates an MP3 stream can have (MPEG-1, 2 and 2.5)
+MP3_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
+
+
 def _mp3(x: np.ndarray, sr: int, bitrate: float) -> np.ndarray:
+    import soxr
+
+    rate = next((r for r in MP3_RATES if r >= sr), MP3_RATES[-1])
+    if rate == sr:
+        return _mp3_at_rate(x, sr, bitrate)
+    # an embedder's rate that MP3 cannot carry (e.g. 22000 Hz): coded at the next MP3 rate up, as a
+    # file of the clip would be, then brought back (soxr, very high quality)
+    up = soxr.resample(x, sr, rate, quality="VHQ").astype(np.float32)
+    return _same_length(soxr.resample(_mp3_at_rate(up, rate, bitrate), rate, sr, quality="VHQ"), len(x))
+
+
+def _mp3_at_rate(x: np.ndarray, sr: int, bitrate: float) -> np.ndarray:
     from audiomentations import Mp3Compression
 
     # quality pinned (LAME -q 7, audiomentations' default) so a library default change cannot change the audio;
@@ -209,7 +228,6 @@ def _value(text: str, key: str, value: str) -> Any:
 
 def parse(text: str) -> Deformation:
     """``noise:snr=10`` → Deformation; errors name the valid deformations and parameters."""
-    require()
     name, _, rest = str(text).strip().partition(":")
     name = name.strip().lower()
     if name not in KINDS:
@@ -232,4 +250,5 @@ def parse(text: str) -> Deformation:
     if missing:
         raise BenchError(f"--deform {text}: give {', '.join(missing)}, e.g. --deform {name}:"
                          + ",".join(f"{k}=..." for k in missing) + ".")
+    require()  # after the spelling: a misspelt name is said first, also without the extra
     return Deformation(name, tuple(sorted(params.items())))

@@ -219,9 +219,9 @@ def render(results_dir: str | Path, fmt: str = "markdown", tasks: Iterable[str] 
         raise BenchError(f"Unknown table format '{fmt}'. Choose one of: markdown, latex, csv, json, html.")
     text = tabulate(table, headers=headers, tablefmt=style, disable_numparse=True)
     if fmt == "markdown":
-        text += ("\n\nDrop = clean - deformed over the (split, seed) pairs both runs share, mean over splits of the "
-                 "mean over seeds; 95% CI by a two-stage bootstrap (splits, then seeds within a split) of those "
-                 f"pairs, given from {min_pairs()} pairs on (the p-value, in --format json, is the {PAIRED_METHOD}).")
+        text += ("\n\nDrop = clean - deformed over the (split, seed) pairs both runs share (mean over splits of the "
+                 f"mean over seeds), in points. 95% CI (and the p-value in --format json): {PAIRED_METHOD}; "
+                 f"a CI needs at least {min_pairs()} pairs.")
         if any(r["clean"] is None for r in found):
             text += "\nNo clean run: run the same command without --deform, then this table again."
     return text + "\n"

@@ -40,9 +40,16 @@ def test_noise_at_the_snr_asked(color, snr):
     assert (abs(10 * np.log10(low / high)) < 3) if color == "white" else (10 * np.log10(low / high) > 10)
 
 
-def test_gain_in_db_and_determinism_per_clip():
+@pytest.mark.parametrize("db", [-6.0, 3.5])
+def test_gain_measured_in_db(db):
     x = _tone()
-    np.testing.assert_allclose(parse("gain:db=-6")(x, SR, "a"), x * 10 ** (-6 / 20), rtol=1e-5)
+    y = parse(f"gain:db={db}")(x, SR, "a")
+    assert abs((_db(y) - _db(x)) - db) < 0.01
+    np.testing.assert_allclose(y, x * 10 ** (db / 20), rtol=1e-5)
+
+
+def test_determinism_per_clip():
+    x = _tone()
     noise = parse("noise:snr=10")
     assert np.array_equal(noise(x, SR, "a"), noise(x, SR, "a"))  # same clip id: same audio
     assert not np.array_equal(noise(x, SR, "a"), noise(x, SR, "b"))  # another clip: other noise
@@ -75,6 +82,44 @@ def test_mp3_really_goes_through_the_encoder(monkeypatch):
     # LAME at 32 kbit/s low-passes: the top of the white noise's band is gone, the bottom stays
     assert _band_db(x, 9000, 11000) - _band_db(y, 9000, 11000) > 20
     assert abs(_band_db(x, 200, 2000) - _band_db(y, 200, 2000)) < 2
+    # the encoder delay and padding are cut: the output is aligned with the input, not late
+    assert _lag(_lowpassed(x), _lowpassed(y)) == 0
+    # lossy, not a copy: the coded band differs from the input (quantisation noise), yet resembles it
+    residual = _db(_lowpassed(y) - _lowpassed(x)) - _db(_lowpassed(x))
+    assert -30 < residual < -3
+
+
+def test_mp3_at_a_rate_mp3_lacks_is_coded_at_the_next_rate_up(monkeypatch):
+    import fast_mp3_augment
+
+    rates = []
+    real = fast_mp3_augment.compress_roundtrip
+
+    def spy(samples, **kwargs):
+        rates.append(kwargs["sample_rate"])
+        return real(samples, **kwargs)
+
+    monkeypatch.setattr(fast_mp3_augment, "compress_roundtrip", spy)
+    sr = 22000  # mfcc's and coala's rate: no MP3 stream has it
+    t = np.arange(sr) / sr
+    x = (0.3 * np.sin(2 * np.pi * 440 * t) + 0.05 * np.random.default_rng(1).standard_normal(sr)).astype(np.float32)
+    y = parse("mp3:bitrate=32")(x, sr, "a")
+    assert rates == [22050] and y.shape == x.shape and y.dtype == np.float32
+    assert _lag(x, y) == 0 and not np.allclose(x, y, atol=1e-3)
+
+
+def _lowpassed(x, cutoff=3000):
+    from scipy.signal import butter, sosfiltfilt
+
+    return sosfiltfilt(butter(8, cutoff, fs=SR, output="sos"), x)
+
+
+def _lag(x, y):
+    """The shift of y against x at the peak of their cross-correlation (0: aligned)."""
+    n = len(x) + len(y)
+    corr = np.fft.irfft(np.fft.rfft(y, n) * np.conj(np.fft.rfft(x, n)), n)
+    lag = int(np.argmax(corr))
+    return lag if lag < n // 2 else lag - n
 
 
 def test_clipping_clips_that_share_of_samples():
@@ -96,10 +141,63 @@ def test_reverb_impulse_response_decays_60_db_in_rt60():
     assert np.array_equal(y, parse("reverb:rt60=0.5")(x, SR, "a"))
 
 
-def test_pitch_shift_by_an_octave():
-    y = parse("pitch:semitones=12")(_tone(440), SR, "a")
+@pytest.mark.parametrize("semitones", [12, -5, 2])
+def test_pitch_shift_moves_a_sine(semitones):
+    y = parse(f"pitch:semitones={semitones}")(_tone(440), SR, "a")
     f = np.fft.rfftfreq(len(y), 1 / SR)[np.argmax(np.abs(np.fft.rfft(y)))]
-    assert abs(f - 880) < 10 and len(y) == SR
+    assert abs(f - 440 * 2 ** (semitones / 12)) < 3 and len(y) == SR  # 1 Hz bins
+
+
+def _decay_time(y, floor_db=-40.0):
+    """Seconds from the peak until the 10 ms energy envelope stays below ``floor_db`` of its peak."""
+    hop = int(0.01 * SR)
+    energy = np.array([np.sum(y[i:i + hop].astype(np.float64) ** 2) for i in range(0, len(y) - hop, hop)])
+    level = 10 * np.log10(energy / energy.max() + 1e-30)
+    peak = int(np.argmax(level))
+    above = np.nonzero(level[peak:] > floor_db)[0]
+    return (above[-1] + 1) * hop / SR
+
+
+def test_reverb_lengthens_the_decay_by_its_rt60():
+    x = np.zeros(2 * SR, dtype=np.float32)
+    x[100] = 1.0
+    assert _decay_time(x) <= 0.01
+    short, long = (_decay_time(parse(f"reverb:rt60={rt60}")(x, SR, "a")) for rt60 in (0.3, 0.9))
+    # an exponential decay of 60 dB in rt60 crosses -40 dB near 2/3 rt60 (the noise wobbles)
+    assert 0.1 < short < 0.3 and 0.4 < long < 0.8 and long > 2 * short
+
+
+ALL = ["noise:snr=10", "noise:snr=10,color=pink", "gain:db=-6", "lowpass:cutoff=2000", "mp3:bitrate=32",
+       "clip:percentile=20", "reverb:rt60=0.3", "pitch:semitones=3"]
+RANDOM = {"noise:snr=10", "noise:snr=10,color=pink", "reverb:rt60=0.3"}  # the others draw nothing
+
+
+@pytest.mark.parametrize("spec", ALL)
+def test_each_deformation_is_the_same_for_a_clip_and_drawn_anew_for_another(spec):
+    x = _tone() + 0.1 * np.random.default_rng(3).standard_normal(SR).astype(np.float32)
+    deform = parse(spec)
+    a, again, b = deform(x, SR, "clip-a"), deform(x.copy(), SR, "clip-a"), deform(x, SR, "clip-b")
+    assert a.dtype == np.float32 and a.shape == x.shape and not np.allclose(a, x)
+    assert np.array_equal(a, again)
+    assert (not np.array_equal(a, b)) if spec in RANDOM else np.array_equal(a, b)
+
+
+def test_the_seed_is_a_stable_hash_the_same_in_another_process():
+    """Not Python's hash(): another interpreter (another PYTHONHASHSEED) draws the same noise."""
+    import hashlib
+    import os
+    import subprocess
+    import sys
+
+    code = ("import hashlib, numpy as np; from benchmark.deform import parse; "
+            "x = (0.5 * np.sin(np.arange(4000) / 7)).astype(np.float32); "
+            "print(hashlib.sha256(parse('noise:snr=5,color=pink')(x, 16000, 'clip-7').tobytes()).hexdigest())")
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True,
+                         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    x = (0.5 * np.sin(np.arange(4000) / 7)).astype(np.float32)
+    here = hashlib.sha256(parse("noise:snr=5,color=pink")(x, 16000, "clip-7").tobytes()).hexdigest()
+    assert out.stdout.strip() == here
 
 
 def test_specs_parse_canonically_and_errors_help():
@@ -111,6 +209,14 @@ def test_specs_parse_canonically_and_errors_help():
         parse("mp3")
     with pytest.raises(BenchError, match="one of db"):
         parse("gain:volume=3")
+    with pytest.raises(BenchError, match="Did you mean snr"):
+        parse("noise:snrr=3")
+    with pytest.raises(BenchError, match="must be a number"):
+        parse("noise:snr=loud")
+    with pytest.raises(BenchError, match="whole number"):
+        parse("mp3:bitrate=32.5")
+    with pytest.raises(BenchError, match=r"\[0, 100\)"):
+        parse("clip:percentile=100")
 
 
 def test_deformed_run_caches_apart_and_the_table_pairs_it(tmp_path):

@@ -1,0 +1,90 @@
+"""bench run --deform from the command line: spelling errors and a missing extra are exit-2
+messages that say what to do; a grid with deformations gives a record per (cell, deformation),
+keeps the clean embeddings untouched, and bench table --robustness pairs it with the clean runs."""
+import hashlib
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import cli
+from tests.helpers import write_csv_dataset
+
+
+def invoke(*args):
+    result = CliRunner().invoke(cli.cli, [str(a) for a in args])
+    return result.exit_code, result.output
+
+
+def test_without_the_extra_deform_says_which_pip_command_installs_it(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "fast_mp3_augment", None)  # as if not installed: import raises
+    code, out = invoke("run", "-e", "mfcc", "-t", "demo", "--deform", "mp3:bitrate=32")
+    assert code == 2 and 'pip install -e ".[deform]"' in out and "Traceback" not in out
+    assert not list(Path(os.environ["BENCH_RESULTS_DIR"]).rglob("*.json"))  # nothing ran
+
+
+@pytest.mark.parametrize("deform, said", [("nosie:snr=3", "Did you mean noise"), ("noise:snrr=3", "Did you mean snr"),
+                                          ("mp3", "give bitrate"), ("gain:db=loud", "must be a number")])
+def test_misspelt_deformations_exit_2_with_the_closest_name(deform, said):
+    code, out = invoke("run", "-e", "mfcc", "-t", "demo", "--deform", deform)
+    assert code == 2 and said in out and "Traceback" not in out
+
+
+def test_layers_sweep_with_deform_is_refused():
+    code, out = invoke("run", "-e", "mfcc", "-t", "demo", "--layers", "all", "--deform", "gain:db=-6")
+    assert code == 2 and "--layer N" in out
+
+
+def _tree_digest(folder: Path) -> dict:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()
+            and p.name != ".lock"}
+
+
+def test_a_grid_with_deformations_then_the_robustness_table(tmp_path):
+    pytest.importorskip("audiomentations", reason='--deform needs the extra: pip install -e ".[deform]"')
+    a = write_csv_dataset(tmp_path / "a", n_per_class=4)
+    b = write_csv_dataset(tmp_path / "b", n_per_class=4)
+    grid = ["run", "-e", "mfcc", "-t", f"csv:{a}", "-t", f"csv:{b}", "--seeds", "2", "-p", "linear"]
+    code, out = invoke(*grid)
+    assert code == 0, out
+    cache = Path(os.environ["BENCH_CACHE_DIR"]) / "embeddings"
+    (clean_store,) = list(cache.iterdir())
+    clean_before = _tree_digest(clean_store)
+    deforms = ["--deform", "noise:snr=-5,color=pink", "--deform", "mp3:bitrate=16"]
+    code, out = invoke(*grid, *deforms)
+    assert code == 0, out
+    assert out.count("Deformed embeddings") == 4 and "4 done" in out
+    records = [json.loads(p.read_text()) for p in Path(os.environ["BENCH_RESULTS_DIR"]).rglob("*.json")
+               if json.loads(p.read_text()).get("run_key")]
+    deformed = [r for r in records if r["protocol"].get("deform")]
+    assert len(records) == 6 and len(deformed) == 4 and len({r["run_key"] for r in records}) == 6
+    # the clean embeddings are neither rewritten nor read for deformed audio: two more stores
+    assert _tree_digest(clean_store) == clean_before
+    keys = {r["notes"]["deformed_cache_key"] for r in deformed}
+    assert len(keys) == 2 and clean_store.name not in keys
+    assert {p.name for p in cache.iterdir()} == keys | {clean_store.name}
+    # a rerun finds everything done and extracts nothing
+    code, again = invoke(*grid, *deforms)
+    assert code == 0 and "4 already done" in again
+    code, table = invoke("table", "--robustness")
+    assert code == 0, table
+    lines = [line for line in table.splitlines() if "noise:color=pink,snr=-5" in line or "mp3:bitrate=16" in line]
+    assert len(lines) == 4 and all("[" in line for line in lines)  # 4 folds x 2 seeds: 8 pairs, a CI each
+    code, text = invoke("table", "--robustness", "--format", "json")
+    rows = json.loads(text)
+    assert all(r["n_pairs"] == 8 and r["ci95"][0] <= r["drop"] <= r["ci95"][1] for r in rows)
+    noisy = [r for r in rows if r["deformation"].startswith("noise")]
+    assert all(r["drop"] > 0 for r in noisy)  # pink noise at -5 dB SNR hurts the pitch classes
+
+
+def test_the_robustness_table_says_too_few_pairs(tmp_path):
+    pytest.importorskip("audiomentations", reason='--deform needs the extra: pip install -e ".[deform]"')
+    a = write_csv_dataset(tmp_path / "a", n_per_class=4)
+    run = ["run", "-e", "mfcc", "-t", f"csv:{a}", "-p", "knn"]  # knn: one seed, 4 folds, 4 pairs < 6
+    assert invoke(*run)[0] == 0
+    assert invoke(*run, "--deform", "gain:db=-12")[0] == 0
+    code, table = invoke("table", "--robustness")
+    assert code == 0 and "too few pairs for a CI: 4" in table
