@@ -119,7 +119,9 @@ def expand(spec: Any, fractions: list[float] | None = None, per_class: list[int]
 
 def run_options(label: str) -> dict[str, Any]:
     """The ``bench run`` options that make a run of the protocol ``label`` as tables name it:
-    ``coala+fast-matmul@10%`` → protocol coala, fast_matmul, train_fraction 0.1."""
+    ``coala+fast-matmul@10%`` → protocol coala, fast_matmul, train_fraction 0.1;
+    ``coala~noise:color=white,snr=10~train`` → deform noise:color=white,snr=10, deform_train."""
+    label, _, deformation = label.partition("~")
     name, _, variant = label.partition("@")
     options: dict[str, Any] = {"protocol": name.removesuffix("+fast-matmul"),
                                "fast_matmul": name.endswith("+fast-matmul")}
@@ -128,4 +130,7 @@ def run_options(label: str) -> dict[str, Any]:
             options["train_fraction"] = f"{float(part[:-1]) / 100:g}"
         elif part.endswith("/class"):
             options["train_per_class"] = int(part.removesuffix("/class"))
+    if deformation:
+        options["deform"] = deformation.removesuffix("~train")
+        options["deform_train"] = deformation.endswith("~train")
     return options

@@ -88,3 +88,15 @@ def test_the_robustness_table_says_too_few_pairs(tmp_path):
     assert invoke(*run, "--deform", "gain:db=-12")[0] == 0
     code, table = invoke("table", "--robustness")
     assert code == 0 and "too few pairs for a CI: 4" in table
+
+
+def test_a_deformed_protocol_label_gives_back_the_run_options():
+    """compare's suggested 'bench run' for a missing deformed run carries its --deform."""
+    from benchmark.variants import label_suffix, run_options
+
+    protocol = {"name": "coala", "deform": "noise:color=pink,snr=10", "deform_train": True, "train_fraction": 0.1}
+    options = run_options("coala" + label_suffix(protocol))
+    assert options == {"protocol": "coala", "fast_matmul": False, "train_fraction": "0.1",
+                       "deform": "noise:color=pink,snr=10", "deform_train": True}
+    assert run_options("linear~mp3:bitrate=32") == {"protocol": "linear", "fast_matmul": False,
+                                                   "deform": "mp3:bitrate=32", "deform_train": False}
