@@ -100,3 +100,21 @@ def test_a_deformed_protocol_label_gives_back_the_run_options():
                        "deform": "noise:color=pink,snr=10", "deform_train": True}
     assert run_options("linear~mp3:bitrate=32") == {"protocol": "linear", "fast_matmul": False,
                                                    "deform": "mp3:bitrate=32", "deform_train": False}
+
+
+def test_deform_with_a_layer_reads_the_deformed_frames_through_the_same_layer(tmp_path, monkeypatch):
+    """The deformed store of an embedder with layers gives the probe the run's layer's columns,
+    as the clean store does (not every stored layer side by side)."""
+    pytest.importorskip("audiomentations", reason='--deform needs the extra: pip install -e ".[deform]"')
+    pytest.importorskip("transformers", reason="the [hf] extra (transformers) is not installed")
+    from tests import hf_models
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    folder = hf_models.build("wav2vec2-layer", tmp_path / "model")
+    csv = write_csv_dataset(tmp_path / "data", n_per_class=4)
+    code, out = invoke("run", "-e", f"hf:{folder}", "-t", f"csv:{csv}", "-p", "linear", "--seeds", "1",
+                       "--layer", "1", "--deform", "noise:snr=20")
+    assert code == 0, out
+    (record,) = [json.loads(p.read_text()) for p in Path(os.environ["BENCH_RESULTS_DIR"]).rglob("*.json")]
+    assert record["embedder"]["dim"] == 16 and record["protocol"]["deform"] == "noise:color=white,snr=20"
+    assert record["status"] == "complete" and len(record["scores"]) == 4
