@@ -31,6 +31,7 @@ from typing import Any, Callable, Iterator, Sequence
 from .. import config, robustness
 from ..errors import BenchError
 from ..extract import ChunkResult, chunk_size, embed_chunks, pending_chunks
+from ..progress import progress_bar
 from ..registry import Registries
 from ..runner import Cell, finish, note_extraction, pending_splits, prepare, probe_split, record_split
 from ..spec import RunSpec
@@ -42,6 +43,9 @@ INSTALL = ('The Ray executor needs Ray, an optional extra of bench. Install it w
            '(from a checkout) or pip install "bench[ray]", then run the command again.')
 #: times a chunk is sent again after the actor holding it died
 RETRIES = 3
+#: the address the local Ray started without --address listens on (default: Ray's choice, the
+#: machine's routable address); Ray's files go to $RAY_TMPDIR/ray (default /tmp/ray)
+NODE_IP = "BENCH_RAY_NODE_IP"
 
 
 def import_ray() -> Any:
@@ -71,12 +75,15 @@ def session(address: str | None) -> Iterator[Any]:
     if ray.is_initialized():
         yield ray
         return
+    # quiet: workers' output stays in Ray's log files, Ray's own log lines below errors are off
     kwargs: dict[str, Any] = dict(runtime_env=runtime_env(), log_to_driver=False, logging_level=logging.ERROR,
                                   configure_logging=True)
     if address:
         kwargs["address"] = address
     else:
         kwargs["include_dashboard"] = False
+        if os.environ.get(NODE_IP):  # e.g. a loopback address, so that nothing listens on the network
+            kwargs["_node_ip_address"] = os.environ[NODE_IP]
     try:
         ray.init(**kwargs)
     except ConnectionError as exc:
@@ -238,8 +245,6 @@ def _groups(cells: list[Cell], deformed: bool = False) -> list[Group]:
 
 def _extract(ray: Any, group: Group, registries: Registries, threads: int, cpus: int, n_workers: int,
              shared_cache: bool, progress: bool, echo: Callable, recorder: Any) -> None:
-    from tqdm.auto import tqdm
-
     started = time.perf_counter()
     failed: dict[str, str] = {}
     extracted = 0
@@ -256,8 +261,9 @@ def _extract(ray: Any, group: Group, registries: Registries, threads: int, cpus:
         queue = list(range(len(group.chunks)))
         tries = [0] * len(group.chunks)
         running: dict[Any, tuple[int, int]] = {}  # ref -> (chunk index, actor index)
-        bar = tqdm(total=sum(len(c) for c in group.chunks), desc=f"embedding with {first.embedder.name} (ray)",
-                   unit="clip", disable=not progress, leave=False)
+        # advanced by this process as each chunk comes back
+        bar = progress_bar(sum(len(c) for c in group.chunks), f"embedding with {first.embedder.name} (ray)", "clip",
+                           progress)
         idle = list(range(len(actors)))
         try:
             while queue or running:
@@ -333,8 +339,6 @@ def _fail_chunk(group: Group, k: int, error: Any, recorder: Any) -> None:
 
 def _probe_all(ray: Any, cells: list[Cell], threads: int, cpus: int, progress: bool, echo: Callable,
                recorder: Any) -> None:
-    from tqdm.auto import tqdm
-
     probe = ray.remote(num_cpus=cpus, max_retries=RETRIES)(_probe)
     running: dict[Any, Cell] = {}
     left: dict[int, int] = {}
@@ -352,7 +356,7 @@ def _probe_all(ray: Any, cells: list[Cell], threads: int, cpus: int, progress: b
                                threads, deformed_ref)
             running[ref] = cell
         left[id(cell)] = len(todo)
-    bar = tqdm(total=len(running), desc="probing (ray)", unit="split", disable=not progress, leave=False)
+    bar = progress_bar(len(running), "probing (ray)", "split", progress)  # advanced as each split comes back
     try:
         while running:
             (ref,), _ = ray.wait(list(running), num_returns=1)
