@@ -1,4 +1,5 @@
-"""Wall time of one grid on the local executor and on Ray, in the same run.
+"""Wall time of one grid on the local executor and on Ray, in the same run, and Ray's throughput
+per worker on a two-node loopback cluster.
 
 The grid: ``--embedders`` (default mfcc and musicnn-random, which needs no weights) x two
 generated CSV tasks of ``--clips`` clips each (4 folds, two pitch classes), ``--seeds`` seeds of
@@ -6,7 +7,12 @@ the ``coala`` probe, torch pinned to ``--threads`` threads in every process. Eac
 from an empty cache and results folder. Ray's start (``ray.init``) is timed apart and the ratio
 is given with and without it. The scores of the two executors are compared bit for bit.
 
-Run:  python benchmarks/grid.py [--clips 200] [--seeds 3] [--threads 2]
+``--cluster``: then the same grid on a ``ray.cluster_utils.Cluster`` of two nodes, the head on
+127.0.0.2 and a worker node on 127.0.0.3 (``--cluster-cpus`` CPUs each, one extraction worker per
+``--threads`` CPUs): the extraction's clips per second per worker (its scores are compared to
+the local ones when the thread count is the same).
+
+Run:  python benchmarks/grid.py [--clips 200] [--seeds 3] [--threads 2] [--cluster] [--cluster-cpus 1]
 """
 from __future__ import annotations
 
@@ -66,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--embedders", default="mfcc,musicnn-random")
+    parser.add_argument("--cluster", action="store_true", help="also the grid on a two-node loopback cluster")
+    parser.add_argument("--cluster-cpus", type=int, default=1, help="CPUs of each cluster node")
     args = parser.parse_args(argv)
     try:
         import ray
@@ -95,7 +103,29 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ray:   {ray_s:.1f} s (+ {init_s:.1f} s ray.init, extraction {ray_rate:.1f} clips/s); "
               f"scores {same} to local")
         print(f"ratio ray/local: {ray_s / local_s:.2f} without ray.init, {(ray_s + init_s) / local_s:.2f} with it")
+        if args.cluster and cluster(embedders, tasks, args, work, local_scores) == "DIFFERENT":
+            same = "DIFFERENT"
     return 0 if same == "bitwise equal" else 1
+
+
+def cluster(embedders, tasks, args, work: Path, local_scores: dict) -> str:
+    """The grid on a two-node loopback cluster; what its scores are to the local ones."""
+    from tests.ray_cluster import loopback_cluster
+
+    threads = min(args.threads, args.cluster_cpus)
+    workers = 2 * (args.cluster_cpus // threads)
+    started = time.perf_counter()
+    with loopback_cluster(cpus_per_node=args.cluster_cpus, object_store_mb=200):
+        start_s = time.perf_counter() - started
+        seconds, found, rate = run("cluster", embedders, tasks, args, work, threads)
+    if threads == args.threads:
+        same = "bitwise equal" if found == local_scores else "DIFFERENT"
+    else:
+        same = f"not compared ({threads} threads, local {args.threads})"
+    print(f"two-node loopback cluster ({args.cluster_cpus} CPU each, {workers} workers of {threads} thread): "
+          f"{seconds:.1f} s (+ {start_s:.1f} s to start the nodes), extraction {rate:.1f} clips/s, "
+          f"{rate / workers:.1f} clips/s per worker; scores {same} to local")
+    return same
 
 
 if __name__ == "__main__":

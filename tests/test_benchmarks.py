@@ -58,3 +58,12 @@ def test_knn_benchmark_runs_and_agrees(capsys):
     out = capsys.readouterr().out
     assert "speed-up over sklearn" in out and "predictions differing: 0 of" in out
 
+
+
+def test_grid_benchmark_runs_on_ray_and_a_two_node_cluster_with_the_local_scores(capsys):
+    pytest.importorskip("ray", reason='the Ray executor is an optional extra: pip install -e ".[ray]"')
+    code = _script("grid").main(["--clips", "4", "--seeds", "1", "--threads", "1", "--embedders", "mfcc",
+                                 "--cluster"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert out.count("scores bitwise equal to local") == 2 and "clips/s per worker" in out
