@@ -197,6 +197,7 @@ class Deformation:
         return f"{self.name}:" + ",".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in self.params)
 
     def __call__(self, audio: np.ndarray, sample_rate: int, clip_id: str) -> np.ndarray:
+        require()  # a Ray worker on a node without the extra says which pip command, not a bare ImportError
         function = KINDS[self.name][0]
         x = np.ascontiguousarray(audio, dtype=np.float32)
         with _seeded(int(stable_hash(["deform", self.spec(), str(clip_id)], length=15), 16)):

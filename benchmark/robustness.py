@@ -136,7 +136,7 @@ def rows(records: Iterable[dict[str, Any]], tasks: Iterable[str] | None = None,
 
     tasks, embedders = set(tasks or []), set(embedders or [])
     cells = {k: r for k, r in rec.index(records).items() if r.get("status") == "complete"
-             and (not tasks or k[0] in tasks) and (not embedders or k[1] in embedders)}
+             and (not tasks or k[0] in tasks) and (not embedders or rec.embedder_wanted(r, embedders))}
     out = []
     for (task, emb, label), record in sorted(cells.items()):
         protocol = record.get("protocol") or {}

@@ -73,6 +73,7 @@ def test_a_grid_with_deformations_then_the_robustness_table(tmp_path):
     assert code == 0, table
     lines = [line for line in table.splitlines() if "noise:color=pink,snr=-5" in line or "mp3:bitrate=16" in line]
     assert len(lines) == 4 and all("[" in line for line in lines)  # 4 folds x 2 seeds: 8 pairs, a CI each
+    assert invoke("table", "--robustness", "-e", "mfcc")[1] == table
     code, text = invoke("table", "--robustness", "--format", "json")
     rows = json.loads(text)
     assert all(r["n_pairs"] == 8 and r["ci95"][0] <= r["drop"] <= r["ci95"][1] for r in rows)
@@ -118,3 +119,17 @@ def test_deform_with_a_layer_reads_the_deformed_frames_through_the_same_layer(tm
     (record,) = [json.loads(p.read_text()) for p in Path(os.environ["BENCH_RESULTS_DIR"]).rglob("*.json")]
     assert record["embedder"]["dim"] == 16 and record["protocol"]["deform"] == "noise:color=white,snr=20"
     assert record["status"] == "complete" and len(record["scores"]) == 4
+
+
+def test_a_process_without_the_extra_says_so_when_it_deforms(monkeypatch):
+    """A worker (another node) without the extra: the deformation's call names the pip command."""
+    pytest.importorskip("audiomentations", reason='--deform needs the extra: pip install -e ".[deform]"')
+    import numpy as np
+
+    from benchmark.deform import parse
+    from benchmark.errors import BenchError
+
+    deform = parse("gain:db=-6")
+    monkeypatch.setitem(sys.modules, "audiomentations", None)
+    with pytest.raises(BenchError, match=r'pip install -e "\.\[deform\]"'):
+        deform(np.zeros(100, dtype=np.float32), 16000, "a")
