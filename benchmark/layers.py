@@ -56,10 +56,12 @@ def has_layers(embedder: Any) -> bool:
 
 
 def resolve_layer(embedder: Any, layer: int | None) -> int:
-    """The model layer number a run probes: ``layer`` (negative from the end), else the last stored."""
+    """The model layer number a run probes: ``layer`` (negative from the end), else the embedder's
+    ``default_layer`` (CREPE's embedding is block 5 of 6), else the last stored."""
     ids = list(embedder.layer_ids)
     if layer is None:
-        return ids[-1]
+        default = getattr(embedder, "default_layer", None)
+        return default if default in ids else ids[-1]
     (number,) = parse_layers(str(layer), layer_count(embedder))
     if number not in ids:
         raise BenchError(f"Layer {layer} of '{embedder.name}' is not in its stored layers {ids}: drop "
@@ -98,7 +100,7 @@ def view_for(embedder: Any, layer: int | None, all_layers: bool) -> LayerView | 
     if not has_layers(embedder):
         if layer is not None or all_layers:
             raise BenchError(f"Embedder '{name}' exposes no layers, so --layer/--layers and the weighted-layers "
-                             "protocol do not apply to it. Embedders with layers: hf:<model>.")
+                             "protocol do not apply to it. Embedders with layers: hf:<model>, crepe, crepe-tiny.")
         return None
     ids, dims = list(embedder.layer_ids), list(embedder.layer_dims)
     if all_layers:

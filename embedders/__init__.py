@@ -32,6 +32,8 @@ BUILTINS: dict[str, Any] = {
     "musicnn-random": ("embedders.musicnn:Musicnn", {"variant": "random"}),
     "musicnn-pons-mtt": ("embedders.musicnn_keras:PonsMusicnn", {"variant": "mtt"}),
     "musicnn-pons-msd": ("embedders.musicnn_keras:PonsMusicnn", {"variant": "msd"}),
+    "crepe": ("embedders.crepe:Crepe", {"model": "full"}),
+    "crepe-tiny": ("embedders.crepe:Crepe", {"model": "tiny"}),
 }
 
 
