@@ -4,6 +4,14 @@ An embedder with layers (``hf:`` models, …) stores every layer side by side in
 says how: ``layer_ids`` (the model's layer numbers, in storage order) and ``layer_dims`` (their
 widths). One extraction serves every layer; a run picks one layer's columns at probe time, so a
 sweep is one RunRecord per layer (embedder name ``<name>@<layer>``) over a single cache.
+
+Optional embedder attributes: ``default_layer`` (probed without ``--layer``; CREPE's and COALA's
+embedding; otherwise the last stored layer); ``default_whole`` (without ``--layer`` a run probes
+the frame as stored, as before layers existed: musicnn's 1506, COALA's z alone); ``layer_columns``
+(the columns of each layer when they are not side by side: musicnn's 1506 are max then mean of
+every block). An embedder may store its embedding alone unless
+``--option layers=…`` asks for more (COALA: its default cache stays what it was); a sweep adds
+``layers=all`` to the options itself.
 """
 from __future__ import annotations
 
@@ -64,8 +72,9 @@ def resolve_layer(embedder: Any, layer: int | None) -> int:
         return default if default in ids else ids[-1]
     (number,) = parse_layers(str(layer), layer_count(embedder))
     if number not in ids:
-        raise BenchError(f"Layer {layer} of '{embedder.name}' is not in its stored layers {ids}: drop "
-                         "--option layers=… (every layer is stored by default) or add this layer to it.")
+        raise BenchError(f"Layer {layer} of '{embedder.name}' is not in its stored layers {ids}: store it with "
+                         f"--option layers=all (or a list that includes {number}); one extraction then serves "
+                         "every layer.")
     return number
 
 
@@ -79,18 +88,37 @@ class LayerView:
     stop: int
     #: (n_layers, width) for all layers stacked; None for one layer
     stacked: tuple[int, int] | None = None
+    #: the layer's columns when they are not one range (musicnn: its max and its mean columns)
+    columns: tuple[int, ...] | None = None
 
     @property
     def dim(self) -> int:
+        if self.columns is not None:
+            return len(self.columns)
         return self.stop - self.start if self.stacked is None else self.stacked[1]
 
     def apply(self, frames: np.ndarray) -> np.ndarray:
         if self.stacked is not None:
             return np.asarray(frames).reshape(len(frames), *self.stacked)
+        if self.columns is not None:
+            return np.asarray(frames)[:, list(self.columns)]
         return np.asarray(frames[:, self.start:self.stop])
 
     def to_dict(self) -> dict[str, Any]:
+        if self.columns is not None:
+            return {"layer": self.layer, "columns": _ranges(self.columns)}
         return {"layer": self.layer if self.stacked is None else "all", "columns": [self.start, self.stop]}
+
+
+def _ranges(columns: Sequence[int]) -> list[list[int]]:
+    """[[start, stop), …] of a sorted column list, for the record."""
+    out: list[list[int]] = []
+    for c in columns:
+        if out and out[-1][1] == c:
+            out[-1][1] = c + 1
+        else:
+            out.append([c, c + 1])
+    return out
 
 
 def view_for(embedder: Any, layer: int | None, all_layers: bool) -> LayerView | None:
@@ -100,20 +128,34 @@ def view_for(embedder: Any, layer: int | None, all_layers: bool) -> LayerView | 
     if not has_layers(embedder):
         if layer is not None or all_layers:
             raise BenchError(f"Embedder '{name}' exposes no layers, so --layer/--layers and the weighted-layers "
-                             "protocol do not apply to it. Embedders with layers: hf:<model>, crepe, crepe-tiny.")
+                             "protocol do not apply to it. Embedders with layers: hf:<model>, crepe, crepe-tiny, the musicnn "
+                             "and COALA families ('bench list embedders').")
         return None
+    columns = getattr(embedder, "layer_columns", None)
+    if layer is None and not all_layers and getattr(embedder, "default_whole", False):
+        return None  # the frame as stored is the model's own embedding (musicnn; COALA's z alone)
     ids, dims = list(embedder.layer_ids), list(embedder.layer_dims)
     if all_layers:
         if layer is not None:
             raise BenchError("The weighted-layers protocol learns a weight for every layer; drop --layer/--layers.")
         if len(set(dims)) != 1:
             raise BenchError(f"The weighted-layers protocol needs layers of one width; '{name}' has widths "
-                             f"{sorted(set(dims))} (CLAP's stages differ). Probe its layers one by one with --layers all.")
+                             f"{sorted(set(dims))} (CLAP's stages and musicnn's blocks differ). Probe its layers one by one with --layers all.")
+        if len(ids) == 1 < layer_count(embedder):
+            raise BenchError(f"'{name}' stores one layer ({ids[0]}), so the weighted-layers protocol would learn "
+                             "nothing: add --option layers=all to store every layer.")
+        if columns is not None:
+            raise BenchError(f"The weighted-layers protocol needs layers stored side by side; probe the layers of "
+                             f"'{name}' one by one with --layers all.")
         return LayerView(None, 0, sum(dims), (len(ids), dims[0]))
     number = resolve_layer(embedder, layer)
     pos = ids.index(number)
+    if columns is not None:
+        cols = tuple(int(c) for c in columns[pos])
+        return LayerView(number, min(cols), max(cols) + 1, columns=cols)
     start = sum(dims[:pos])
     return LayerView(number, start, start + dims[pos])
+
 
 
 def record_name(base: str, view: LayerView | None, layer: int | None) -> str:
@@ -150,6 +192,16 @@ def expand(spec: Any, layers: str, embedder: Any) -> list[Any]:
     if not has_layers(embedder):
         view_for(embedder, 0, False)  # raises the no-layers error
     return [spec.replace(layer=n) for n in parse_layers(layers, layer_count(embedder))]
+
+
+def storing(spec: Any, layers: str, embedder: Any) -> Any:
+    """The spec of a sweep over ``layers``: with ``--option layers=all`` added when the embedder
+    stores fewer layers by default (COALA stores its embedding alone) and the user set none."""
+    if not has_layers(embedder) or "layers" not in getattr(embedder, "accepted_options", {}):
+        return spec
+    if "layers" in spec.embedder_options or set(parse_layers(layers, layer_count(embedder))) <= set(embedder.layer_ids):
+        return spec
+    return spec.replace(options={**spec.embedder_options, "layers": "all"})
 
 
 def weights_line(record: dict) -> str:

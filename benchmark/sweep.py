@@ -17,6 +17,9 @@ def sweep(spec: RunSpec, layer_set: str, registries: Registries, progress: bool 
     if spec.layer is not None:
         raise BenchError("Give either --layer N (one layer) or --layers all|A-B|A,B,C (a sweep), not both.")
     embedder = create_embedder(spec, registries)
+    wider = layers.storing(spec, layer_set, embedder)
+    if wider is not spec:  # the embedder stores its embedding alone unless asked for its layers
+        spec, embedder = wider, create_embedder(wider, registries)
     records = []
     for one in layers.expand(spec, layer_set, embedder):
         echo(f"Layer {one.layer}:")

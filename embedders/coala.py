@@ -85,18 +85,37 @@ class CoalaAudioEncoder(nn.Module):
             self.audio_encoder = conv_stack(layer_norm=layout == "w2v")
             self.fc_audio = nn.Sequential(nn.Linear(Z_DIM, projection, bias=False), nn.Dropout(0.25))
 
+    #: layers to return side by side (0-3: conv blocks 1-4, average-pooled to block 5's 3×3 grid,
+    #: 128 × 9 = 1152 each; 4: z); None: z alone, through the authors' Sequential unchanged
+    layers: "list[int] | None" = None
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         trunk = self.encoder if self.layout == "cnn" else self.audio_encoder
-        return trunk(x)
+        if self.layers is None:
+            return trunk(x)
+        out: dict[int, torch.Tensor] = {}
+        for i in range(5):
+            x = trunk[4 * i:4 * i + 4](x)
+            if i < 4 and i in self.layers:
+                out[i] = nn.functional.adaptive_avg_pool2d(x, 3).flatten(1)
+        out[4] = trunk[20:](x)  # Flatten (and LayerNorm): z
+        return torch.cat([out[i] for i in self.layers], dim=1)
 
 
 class CoalaEmbedder(Embedder):
-    """COALA-family audio encoder: z (1152) per 96-frame log-mel patch (~2.2 s) at 22 kHz."""
+    """COALA-family audio encoder: z (1152) per 96-frame log-mel patch (~2.2 s) at 22 kHz.
+
+    Layers (``--layer``/``--layers``): 0-3 the outputs of conv blocks 1-4 (after ReLU), each
+    average-pooled to block 5's 3×3 grid (128 × 9 = 1152, the width of z); 4 is z, the embedding
+    and the default. Only z is stored unless ``--option layers=all|A-B|A,B,C`` asks for more (a
+    sweep adds it), so the default cache and output are the authors' z alone.
+    """
 
     sample_rate = frontends.SAMPLE_RATE
     res_type = frontends.RES_TYPE
     dim = Z_DIM
     batch_size = 16
+    accepted_options = {"layers": "layers to store: 0-3 conv blocks 1-4, 4 = z (all|A-B|A,B,C; default 4)"}
     #: patches per forward pass; bounds memory (about 1.2 MB of activations per patch)
     patch_batch = 128
 
@@ -113,6 +132,17 @@ class CoalaEmbedder(Embedder):
             raise UnknownNameError(f"Unknown COALA variant '{variant}'. Known: {', '.join(VARIANTS)}.")
         self.variant = variant
         self.spec = VARIANTS[variant]
+        self.layer_count, self.default_layer = 5, 4
+        value = options.get("layers")
+        if value in (None, ""):
+            self.layer_ids = [4]
+        else:
+            from benchmark.layers import parse_layers
+
+            self.layer_ids = sorted(parse_layers(str(value), 5))
+        self.layer_dims = [Z_DIM] * len(self.layer_ids)
+        self.default_whole = self.layer_ids == [4]  # z alone: a default run reads it as before
+        self.dim = sum(self.layer_dims)
         self.scaler_path = scaler
         self._paths: tuple[Path, Path] | None = None
         self._hashes: dict[str, str] = {}
@@ -144,6 +174,7 @@ class CoalaEmbedder(Embedder):
             raise WeightsError(f"{weights} holds a {type(state).__name__}, not a state dict. Expected {self.spec.url}.")
         model = CoalaAudioEncoder(self.spec.layout, self.spec.projection)
         load_state_dict_strict(model, state, weights)
+        model.layers = None if self.layer_ids == [4] else self.layer_ids
         self.model = model.to(self.device).eval()
 
     def config(self) -> dict[str, Any]:
@@ -154,6 +185,9 @@ class CoalaEmbedder(Embedder):
             "layout": self.spec.layout,
             "weights_sha256": self._sha256("weights", weights),
             "scaler_sha256": self._sha256("scaler", scaler),
+            # only when layers beyond z are stored: the default key stays the one of earlier caches
+            **({"layers": self.layer_ids, "layer_rule": "blocks 1-4 average-pooled to 3x3"}
+               if self.layer_ids != [4] else {}),
         }
 
     # -- the work ----------------------------------------------------------------------------

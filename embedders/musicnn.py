@@ -25,7 +25,7 @@ from benchmark.errors import BenchError, WeightsError
 
 from .base import Embedder
 from .frontends import forward_pieces
-from .musicnn_net import CHUNK, DIM, SAMPLE_RATE, TOP_DB, MusicnnBackbone
+from .musicnn_net import CHUNK, DIM, SAMPLE_RATE, TOP_DB, MusicnnBackbone, layer_columns
 from .weights import file_sha256, load_state_dict_strict, resolve_weights
 
 log = logging.getLogger(__name__)
@@ -128,6 +128,10 @@ class Musicnn(Embedder):
         if chunk_batch is None:
             chunk_batch = 16 if str(self.device).startswith("cuda") else 1
         self.chunk_batch = max(1, int(chunk_batch))
+        # layers (--layer/--layers): columns of the 1506, which stays the default output and the cache
+        self.layer_columns = layer_columns()
+        self.layer_ids, self.layer_dims, self.layer_count = [0, 1, 2, 3], [len(c) for c in self.layer_columns], 4
+        self.default_whole = True  # without --layer: the 1506, as before
         self._report: dict[str, Any] = {}
         self._path: Path | None = None
         self._sha256: str | None = None

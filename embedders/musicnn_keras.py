@@ -149,6 +149,12 @@ class PonsMusicnn(Embedder):
         self.variant = variant
         self.res_type = resampler
         self.patch_batch = max(1, int(patch_batch))
+        # layers (--layer/--layers): columns of the 1506, which stays the default output and the cache
+        from .musicnn_net import layer_columns
+
+        self.layer_columns = layer_columns()
+        self.layer_ids, self.layer_dims, self.layer_count = [0, 1, 2, 3], [len(c) for c in self.layer_columns], 4
+        self.default_whole = True  # without --layer: the 1506, as before
         self._path: Path | None = None
         self._sha256: str | None = None
 
