@@ -127,6 +127,9 @@ class EmbeddingStore:
 
     def __init__(self, cache_dir: Path, embedder_config: dict) -> None:
         self.key = embedder_key(embedder_config)
+        # --option store_dtype=float16 (part of the config, so of the key): half the disk, read as float32
+        stored = ((embedder_config.get("options") or {}) if isinstance(embedder_config, dict) else {}).get("store_dtype")
+        self.dtype = np.dtype(np.float16 if stored == "float16" else np.float32)
         self.root = Path(cache_dir) / "embeddings" / self.key
         self.root.mkdir(parents=True, exist_ok=True)
         for name, content in (("embedder.json", embedder_config),
@@ -216,7 +219,7 @@ class EmbeddingStore:
                 raise BenchError(f"A cache shard of clip {clip.id} was damaged during this run and has been "
                                  "removed; run the same command again to extract its clips again.")
             array = self._arrays[shard] = np.load(self.root / f"{shard}.npy", mmap_mode="r")
-        return array[start:stop]
+        return array[start:stop] if array.dtype == np.float32 else array[start:stop].astype(np.float32)
 
     def get_many(self, clips: Sequence[Any]) -> list[np.ndarray]:
         return [np.asarray(self.get(c)) for c in clips]
@@ -231,6 +234,9 @@ class EmbeddingStore:
                 return
             shard = f"shard-{uuid.uuid4().hex[:16]}"
             frames = np.concatenate([np.asarray(f, dtype=np.float32) for _, f in items], axis=0)
+            if self.dtype != np.float32:
+                _check_float16(frames, self.root)
+                frames = frames.astype(self.dtype)
             entries, start = {}, 0
             for clip, f in items:
                 entries[clip_key(clip)] = [start, start + len(f)]
@@ -246,3 +252,11 @@ class EmbeddingStore:
         self._verified.add(shard)
         for key, (s, e) in entries.items():
             self._index[key] = (shard, s, e)
+
+
+def _check_float16(frames: np.ndarray, root: Path) -> None:
+    """float16 holds at most 65504: a larger value would be cached as inf."""
+    peak = float(np.abs(frames).max()) if frames.size else 0.0
+    if peak > float(np.finfo(np.float16).max):
+        raise BenchError(f"This embedder's frames reach {peak:.4g}, beyond float16's 65504, so they cannot be "
+                         f"cached in float16 ({root}). Drop --option store_dtype=float16.")

@@ -20,6 +20,9 @@ Write a subclass, then run it with ``bench run --embedder path/to/file.py:MyEmbe
         def config(self):            # everything that changes the output; it is the cache key
             return {**super().config(), "weights_sha256": "…"}
 
+Every embedder also takes ``--option store_dtype=float16``: its frames are cached in float16 (half
+the disk; the cache key includes it) and probes read them back as float32.
+
 Options: ``--option KEY=VALUE`` reaches ``self.options`` only for keys declared in
 ``accepted_options = {"key": "what it does"}`` (or as keyword parameters of ``__init__``); any other
 key is an error, since it would change nothing but the record. A model without a checkpoint sets
@@ -33,6 +36,10 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import numpy as np
+
+#: options every embedder takes: they change how its frames are cached, not the model
+STORE_OPTIONS = {"store_dtype": "float32|float16: dtype of the cached frames (float16 halves the cache; "
+                                "probes read float32)"}
 
 
 class Embedder:
@@ -68,6 +75,8 @@ class Embedder:
 
         _require_embed(type(self))
         check_options(type(self), options, weights)
+        if options.get("store_dtype") == "float32":  # the default: the same cache as without the option
+            options = {k: v for k, v in options.items() if k != "store_dtype"}
         self.weights = weights
         self.device = device or default_device()
         self.options = options
@@ -175,8 +184,9 @@ def check_options(cls: type, options: dict[str, Any], weights: str | None) -> No
     label = getattr(cls, "name", "") or cls.__name__
     accepted = accepted_names(cls)
     takes = ("Its options: " + ", ".join(f"{n} ({cls.accepted_options[n]})" if n in cls.accepted_options else n
-                                         for n in accepted) + "." if accepted else "It takes no --option.")
-    unknown = [k for k in options if k not in getattr(cls, "accepted_options", {})]
+                                         for n in accepted) + "." if accepted else "It takes no --option of its own.")
+    takes += " Every embedder takes store_dtype=float16|float32 (the cache's dtype)."
+    unknown = [k for k in options if k not in getattr(cls, "accepted_options", {}) and k not in STORE_OPTIONS]
     if unknown:
         hints = []
         for key in unknown:
@@ -185,6 +195,9 @@ def check_options(cls: type, options: dict[str, Any], weights: str | None) -> No
         raise BenchError(f"Embedder '{label}' does not use the option {', '.join(hints)}: it would change nothing "
                          f"but the record. {takes} Remove the option, or check the name in "
                          "'bench list embedders'.")
+    if options.get("store_dtype", "float32") not in ("float32", "float16"):
+        raise BenchError(f"--option store_dtype={options['store_dtype']} is not a cache dtype; use float16 (half the "
+                         "disk) or float32 (the default).")
     if weights is not None and not getattr(cls, "takes_weights", True):
         raise BenchError(f"Embedder '{label}' has no weights to load, so --weights {weights} would be ignored. "
                          f"Drop --weights, or pick an embedder with a checkpoint ('bench list embedders'). {takes}")

@@ -22,9 +22,9 @@ full, 256 for tiny); the wider outputs of blocks 1-3 are max-pooled further alon
 2048 (256) wide and the weighted-layers protocol applies. Without ``--layer`` a run probes layer 4
 (block 5): ``torchcrepe.embed``, HEAR's 2048-d embedding.
 
-Storage: every stored layer side by side, one row per frame: 6 × 2048 float32 × 4 frames per s
-= 118 MB per hour of audio per layer for full (14.7 MB for tiny); ``--option store_dtype=float16``
-halves it, ``--option layers=4`` stores one layer.
+Storage: every stored layer side by side, one row per frame: 2048 float32 × ~4.1 frames per s
+= 121 MB per hour of audio per layer for full (15 MB for tiny; ``benchmarks/cache_size.py``);
+``--option store_dtype=float16`` halves it, ``--option layers=4`` stores one layer.
 """
 from __future__ import annotations
 
