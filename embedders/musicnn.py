@@ -10,6 +10,8 @@ Recipe (ilaria-manco/mulap ``CNNEncoder`` over minzwon/sota-music-tagging-models
   time) → spec BatchNorm → Pons front-end (5 branches, 561) → 3 residual 1-D conv layers (64
   each) → concatenation (753) → max and mean over time → 1506 per chunk.
 Chunks of every clip of a batch go through the network together.
+Layers (``--layer``/``--layers``): 0 the front-end, 1-3 the mid-end blocks, each its max and mean
+columns of the 1506 (``musicnn_net.layer_columns``); without ``--layer``, the 1506.
 """
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ Recipe of ``musicnn_keras/extractor.py`` and the model graph stored in the h5 fi
   32×1 (51 each, "same" padding, max over frequency) → 561; three 7-tap mid-end layers (64, the
   last two residual) → 753; max and mean over time → 1506 per patch, in the order max then mean
   (the Keras model interleaves them before its dense head, which is not run).
+Layers (``--layer``/``--layers``): as in ``musicnn.py``, columns of the 1506.
 """
 from __future__ import annotations
 
