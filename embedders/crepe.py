@@ -109,11 +109,10 @@ class Crepe(Embedder):
     accepted_options = {
         "hop": "seconds between frames (default 0.25, HEAR's scene hop)",
         "layers": "blocks to store, 0-5 (all|A-B|A,B,C; default all)",
-        "frame_batch": "frames per network call (memory only; default 256)",
     }
 
     def __init__(self, model: str = "full", weights: str | None = None, device: str | None = None,
-                 **options: Any) -> None:
+                 frame_batch: int = 256, **options: Any) -> None:
         super().__init__(weights, device, **options)
         if model not in CAPACITY:
             raise WeightsError(f"Unknown CREPE model '{model}'; use one of: {', '.join(CAPACITY)}.")
@@ -122,7 +121,7 @@ class Crepe(Embedder):
         self.hop_samples = int(round(self.hop * SAMPLE_RATE))
         if self.hop_samples < 1:
             raise WeightsError(f"--option hop={options.get('hop')} is shorter than one sample at 16 kHz; use e.g. hop=0.01.")
-        self.frame_batch = max(1, int(options.get("frame_batch", 256)))
+        self.frame_batch = max(1, int(frame_batch))  # frames per network call: memory only, not in the key
         self.layer_count = 6
         from benchmark.layers import parse_layers
 
