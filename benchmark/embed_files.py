@@ -38,9 +38,9 @@ def embed_files(
         raise BenchError(f"Output {output} must end in .npz or .npy.")
     if frames and output.suffix == ".npy" and len(files) != 1:
         raise BenchError("Per-frame output of several files needs a .npz file (one array per file).")
-    embedder = registries.embedders.create(embedder_name, weights=weights, device=device or config.default_device(),
-                                **(embedder_options or {}))
-    embedder.cache_dir = str(config.cache_dir(cache_dir))
+    from .runner import build_embedder
+
+    embedder = build_embedder(registries, embedder_name, weights, device, embedder_options or {}, cache_dir)
     if embedder.input_kind != "audio":
         raise BenchError(f"Embedder '{embedder_name}' embeds {embedder.input_kind}, not audio files.")
     clips = [Clip(id=str(f), target=None, path=Path(f)) for f in files]

@@ -48,6 +48,10 @@ def label_tasks(records: Iterable[dict]) -> None:
                     task.pop("label", None)
 
 
+#: options that choose what is cached, not what a probed layer holds: no other system
+STORAGE_ONLY_OPTIONS = frozenset({"layers"})
+
+
 def embedder_choice(embedder: Mapping[str, Any]) -> dict[str, Any]:
     """What a user chose about a record's embedder beyond its name: its options, its checkpoint and
     other files (``*sha256``), its source (a Hugging Face revision or folder). Runs differing here are
@@ -55,7 +59,8 @@ def embedder_choice(embedder: Mapping[str, Any]) -> dict[str, Any]:
     config = embedder.get("config") or {}
     chosen = {k: v for k, v in config.items() if k.endswith("sha256") or k == "source"}
     for key, value in (config.get("options") or {}).items():
-        chosen[f"{key}"] = value
+        if key not in STORAGE_ONLY_OPTIONS:
+            chosen[key] = value
     return chosen
 
 

@@ -74,9 +74,22 @@ class Cell:
 
 def create_embedder(spec: RunSpec, registries: Registries) -> Any:
     """The spec's embedder, not yet loaded (``ensure_loaded`` loads it on first use)."""
-    embedder = registries.embedders.create(spec.embedder, weights=spec.weights,
-                                           device=spec.device or config.default_device(), **spec.embedder_options)
-    embedder.cache_dir = str(config.cache_dir(spec.cache_dir))  # weights are looked up (and kept) there
+    return build_embedder(registries, spec.embedder, spec.weights, spec.device, spec.embedder_options, spec.cache_dir)
+
+
+def build_embedder(registries: Registries, name: str, weights: str | None, device: str | None,
+                   options: dict[str, Any], cache_dir: str | None) -> Any:
+    """The named embedder with its options. ``store_dtype`` is the cache's, not the model's: it is
+    set after construction, so that a plugin whose ``__init__`` takes no ``**options`` accepts it too."""
+    options = dict(options)
+    store_dtype = options.pop("store_dtype", "float32")
+    if store_dtype not in ("float32", "float16"):
+        raise BenchError(f"--option store_dtype={store_dtype} is not a cache dtype; use float16 (half the "
+                         "disk) or float32 (the default).")
+    embedder = registries.embedders.create(name, weights=weights, device=device or config.default_device(), **options)
+    if store_dtype == "float16":  # in the options, so in config() and the cache key
+        embedder.options = {**getattr(embedder, "options", {}), "store_dtype": store_dtype}
+    embedder.cache_dir = str(config.cache_dir(cache_dir))  # weights are looked up (and kept) there
     return embedder
 
 

@@ -59,6 +59,8 @@ def test_labels_name_the_differing_option_and_keep_the_layer_last():
     def record(name, options, version="1"):
         return {"embedder": {"name": name, "config": {"options": options, "version": version}}}
 
-    records = [record("hf:x@6", {"pool": 0}), record("hf:x@6", {}), record("mfcc", {}, "1"), record("mfcc", {}, "2")]
+    records = [record("hf:x@6", {"pool": 0}), record("hf:x@6", {}), record("mfcc", {}, "1"), record("mfcc", {}, "2"),
+               record("coala", {"layers": "all"}), record("coala", {})]  # which layers are cached: one system
     label_embedders(records)
-    assert [r["embedder"].get("label") for r in records] == ["hf:x [pool=0]@6", "hf:x [pool=default]@6", None, None]
+    assert [r["embedder"].get("label") for r in records] == ["hf:x [pool=0]@6", "hf:x [pool=default]@6",
+                                                             None, None, None, None]

@@ -66,3 +66,40 @@ def test_bad_dtype_and_a_run_in_float16(tmp_path):
     assert record["embedder"]["config"]["options"] == {"store_dtype": "float16"}
     assert len(record["scores"]) == 8  # 4 folds x 2 seeds, probed from the float16 cache
     assert all(np.isfinite(v) for s in record["scores"] for v in s["metrics"].values())
+
+
+STRICT_PLUGIN = '''
+import numpy as np
+from embedders.base import Embedder
+
+class Strict(Embedder):
+    """A plugin whose constructor takes no **options: store_dtype must not reach it."""
+    name = "strict"
+    sample_rate = 8000
+    dim = 2
+
+    def __init__(self, weights=None, device=None):
+        super().__init__(weights=weights, device=device)
+
+    def embed(self, batch):
+        return [np.stack([np.abs(x).mean(keepdims=True), x.std(keepdims=True)], axis=1).astype("float32") for x in batch]
+'''
+
+
+def test_store_dtype_reaches_a_plugin_without_options(tmp_path):
+    import cli
+    from tests.helpers import write_csv_dataset
+
+    plugin = tmp_path / "strict.py"
+    plugin.write_text(STRICT_PLUGIN)
+    csv = write_csv_dataset(tmp_path / "data", n_per_class=2)
+    cache = tmp_path / "cache"
+    result = CliRunner().invoke(cli.cli, ["run", "-e", f"{plugin}:Strict", "-t", f"csv:{csv}", "--seeds", "1",
+                                          "--protocol", "linear", "--option", "store_dtype=float16",
+                                          "--cache-dir", str(cache), "--results-dir", str(tmp_path / "r")])
+    assert result.exit_code == 0, result.output
+    (shard,) = cache.rglob("shard-*.npy")
+    assert np.load(shard).dtype == np.float16
+    bad = CliRunner().invoke(cli.cli, ["run", "-e", f"{plugin}:Strict", "-t", f"csv:{csv}", "--seeds", "1",
+                                       "--option", "store_dtype=int8", "--results-dir", str(tmp_path / "r")])
+    assert bad.exit_code == 2 and "use float16" in bad.output
