@@ -167,7 +167,7 @@ SKIP_HINT = "Or run again with --skip-missing to evaluate without it (it is reco
 
 def extract_cell(cell: Cell, progress: bool = False, echo: Echo = _quiet) -> None:
     """Embed the cell's clips the store lacks; record failures, timings and the splits."""
-    spec, record = cell.spec, cell.record
+    spec = cell.spec
     report = extract(cell.embedder, cell.clips, cell.store, jobs=spec.jobs, skip_errors=spec.skip_missing,
                      progress=progress, error_hint=SKIP_HINT)
     echo(f"Embeddings: {report.n_cached} cached, {report.n_extracted} extracted"

@@ -40,3 +40,13 @@ def run_bench(embedder: str, task: str, **fields):
     from benchmark.spec import RunSpec
 
     return run(RunSpec(embedder, task, **fields), cli.registries())
+
+
+def invoke(*args) -> tuple[int, str]:
+    """``bench ARGS`` in this process (click's runner, exceptions not caught): (exit code, output)."""
+    from click.testing import CliRunner
+
+    import cli
+
+    result = CliRunner().invoke(cli.cli, [str(a) for a in args], catch_exceptions=False)
+    return result.exit_code, result.output

@@ -1,5 +1,4 @@
 """bench cache list / verify / prune."""
-import json
 
 import numpy as np
 import pytest

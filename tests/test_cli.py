@@ -5,17 +5,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
-import cli
 from benchmark import probe
-from tests.helpers import run_bench as run, write_csv_dataset
+from tests.helpers import invoke, run_bench as run, write_csv_dataset
 from tests.test_registry import PLUGIN
-
-
-def invoke(*args):
-    result = CliRunner().invoke(cli.cli, [str(a) for a in args], catch_exceptions=False)
-    return result.exit_code, result.output
 
 
 def test_demo_run_prints_a_table_and_a_second_run_redoes_nothing(tmp_path):

@@ -3,15 +3,9 @@ never stops table, report, plot or compare: they warn, naming the file, and go o
 import json
 
 import pytest
-from click.testing import CliRunner
 
-import cli
 from tests._report_runs import write_run
-
-
-def invoke(*args):
-    result = CliRunner().invoke(cli.cli, [str(a) for a in args], catch_exceptions=False)
-    return result.exit_code, result.output
+from tests.helpers import invoke
 
 
 @pytest.fixture

@@ -1,10 +1,8 @@
 """One embedder run with other weights or options is another system: tables show both rows, named
 apart, and compare asks which one is meant (before, the newest run silently hid the other)."""
-from click.testing import CliRunner
 
-import cli
 from benchmark.identity import label_embedders
-from tests.helpers import write_csv_dataset
+from tests.helpers import invoke, write_csv_dataset
 
 PLUGIN = '''
 import numpy as np
@@ -25,11 +23,6 @@ class Scaled(Embedder):
         return [gain * np.stack([np.abs(x).mean(keepdims=True), x.std(keepdims=True)], axis=1).astype("float32")
                 for x in batch]
 '''
-
-
-def invoke(*args):
-    result = CliRunner().invoke(cli.cli, [str(a) for a in args], catch_exceptions=False)
-    return result.exit_code, result.output
 
 
 def test_runs_with_other_weights_are_rows_of_their_own(tmp_path):

@@ -6,13 +6,12 @@ import json
 import os
 from pathlib import Path
 
-from click.testing import CliRunner
 
 import cli
 from benchmark.grid import reason_of, run_grid
 from benchmark.spec import grid
 from benchmark.errors import WeightsError
-from tests.helpers import write_csv_dataset
+from tests.helpers import invoke, write_csv_dataset
 
 # an embedder that logs its loads and embedded clips to files beside it
 COUNTING = '''
@@ -45,11 +44,6 @@ class Broken(Counting):
     def embed(self, batch):
         raise ValueError("the plugin crashed")
 '''
-
-
-def invoke(*args):
-    result = CliRunner().invoke(cli.cli, [str(a) for a in args], catch_exceptions=False)
-    return result.exit_code, result.output
 
 
 def setup(tmp_path):

@@ -9,15 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
 import cli
-from tests.helpers import run_bench, tone, write_csv_dataset, write_wav
-
-
-def invoke(*args):
-    result = CliRunner().invoke(cli.cli, [str(a) for a in args], catch_exceptions=False)
-    return result.exit_code, result.output
+from tests.helpers import invoke, run_bench, tone, write_csv_dataset, write_wav
 
 
 def accuracy(record: dict) -> float:
@@ -158,7 +152,7 @@ def test_the_same_audio_under_two_ids_is_a_leak_too(fma, monkeypatch):
 
 def test_probe_split_itself_refuses_a_leak(tmp_path):
     """Any executor (local, Ray) hands its splits to the probe through probe_split."""
-    from benchmark.clips import Clip, Split
+    from benchmark.clips import Split
     from benchmark.leaks import LeakError
     from benchmark.protocols import PROTOCOLS
     from benchmark.runner import probe_split

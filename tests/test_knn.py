@@ -1,6 +1,5 @@
 """The kNN protocol: known answers, blockwise = all at once, scikit-learn agreement, a real run."""
 import numpy as np
-import pytest
 
 from benchmark.knn import features, knn_predict, neighbours, vote
 from benchmark.protocols import KNN, PROTOCOLS

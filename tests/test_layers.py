@@ -61,7 +61,7 @@ def test_sweep_extracts_once_and_records_each_layer(tmp_path, monkeypatch):
     assert all(r["status"] == "complete" for r in records)
 
     again = CliRunner().invoke(cli.cli, ["run", *common, "--layer", "-2"], catch_exceptions=False).output
-    assert "Already complete" in again and f"@1 " in again  # -2 is the sweep's layer 1
+    assert "Already complete" in again and "@1 " in again  # -2 is the sweep's layer 1
     fewer = CliRunner().invoke(cli.cli, ["run", *common[:-4], "--seeds", "1", "--results-dir", str(results),
                                          "--layer", "1"], catch_exceptions=False).output
     assert "8 cached, 0 extracted" in fewer  # a new run of a stored layer extracts nothing

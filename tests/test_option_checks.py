@@ -6,16 +6,9 @@ import os
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-import cli
-from tests.helpers import write_csv_dataset
+from tests.helpers import invoke, write_csv_dataset
 from tests.test_registry import PLUGIN
-
-
-def invoke(*args):
-    result = CliRunner().invoke(cli.cli, [str(a) for a in args], catch_exceptions=False)
-    return result.exit_code, result.output
 
 
 def _nothing_done() -> bool:

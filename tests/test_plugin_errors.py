@@ -1,12 +1,9 @@
 """Plugin mistakes give one paragraph that says what to do, not bench's own stack; finished clips
 stay in the cache."""
-import os
 
 import pytest
-from click.testing import CliRunner
 
-import cli
-from tests.helpers import write_csv_dataset
+from tests.helpers import invoke, write_csv_dataset
 
 FORGOT_EMBED = '''
 import numpy as np
@@ -44,11 +41,6 @@ class Flaky(Embedder):
             raise ValueError("boom in the plugin")
         return [np.stack([np.abs(x).mean(keepdims=True), x.std(keepdims=True)], axis=1).astype("float32") for x in batch]
 '''
-
-
-def invoke(*args):
-    result = CliRunner().invoke(cli.cli, [str(a) for a in args], catch_exceptions=False)
-    return result.exit_code, result.output
 
 
 def test_class_without_embed_is_refused_when_created(tmp_path):

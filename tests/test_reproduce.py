@@ -2,18 +2,12 @@
 from __future__ import annotations
 
 import pytest
-from click.testing import CliRunner
 
-import cli
 from benchmark import fetch
 from benchmark.report.reference import load_published, paper_tables
 from benchmark.report.table import paper_table
 from benchmark.reproduce import paper_cells, paper_specs
-
-
-def invoke(*args):
-    result = CliRunner().invoke(cli.cli, [str(a) for a in args], catch_exceptions=False)
-    return result.exit_code, result.output
+from tests.helpers import invoke
 
 
 def table_cells(paper: str) -> set[tuple[str, str]]:

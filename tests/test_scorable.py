@@ -5,15 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from click.testing import CliRunner
 
-import cli
-from tests.helpers import tone, write_wav
-
-
-def invoke(*args):
-    result = CliRunner().invoke(cli.cli, [str(a) for a in args], catch_exceptions=False)
-    return result.exit_code, result.output
+from tests.helpers import invoke, tone, write_wav
 
 
 def _multilabel_csv(folder: Path, test_labels: list[str]) -> Path:

@@ -2,21 +2,13 @@
 collected from the real message and checked against the real command line; where cheap it is run."""
 from __future__ import annotations
 
-import os
 import shutil
 
 import pytest
-from click.testing import CliRunner
 
-import cli
 from suggested import check_suggestions, parse, suggested_commands
-from tests.helpers import write_csv_dataset, write_wav, tone
+from tests.helpers import invoke, write_csv_dataset
 from tests.test_registry import PLUGIN
-
-
-def invoke(*args):
-    result = CliRunner().invoke(cli.cli, [str(a) for a in args], catch_exceptions=False)
-    return result.exit_code, result.output
 
 
 def test_the_helper_catches_commands_that_do_not_work():

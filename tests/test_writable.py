@@ -7,15 +7,8 @@ import pathlib
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-import cli
-from tests.helpers import write_csv_dataset
-
-
-def invoke(*args):
-    result = CliRunner().invoke(cli.cli, [str(a) for a in args], catch_exceptions=False)
-    return result.exit_code, result.output
+from tests.helpers import invoke, write_csv_dataset
 
 
 def _run(tmp_path, *extra):
