@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-pytest.importorskip("audiomentations", reason="the deformations need audiomentations (setup.cfg dependency)")
+pytest.importorskip("audiomentations", reason='the deformations need the extra: pip install -e ".[deform]"')
 
 from benchmark.deform import impulse_response, parse  # noqa: E402
 from benchmark.errors import BenchError  # noqa: E402
