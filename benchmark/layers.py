@@ -157,7 +157,6 @@ def view_for(embedder: Any, layer: int | None, all_layers: bool) -> LayerView | 
     return LayerView(number, start, start + dims[pos])
 
 
-
 def record_name(base: str, view: LayerView | None, layer: int | None) -> str:
     """``name@N`` when a layer was asked for (sweeps and --layer), else the name alone."""
     return f"{base}@{view.layer}" if view is not None and layer is not None and view.stacked is None else base

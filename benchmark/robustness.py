@@ -115,17 +115,6 @@ def split_frames(frames: Mapping[str, np.ndarray], deformed: Mapping[str, np.nda
     return ChainMap({i: deformed[i] for i in split.test}, frames)
 
 
-def split_inputs_frames(cell: Any, split: Any, frames: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """``runner.split_inputs``'s frames of one split with the deformed ones in place (a store
-    without them raises the store's 'run the extraction first' error rather than test clean audio)."""
-    if not cell.protocol.deform:
-        return frames
-    wanted = set(frames) if cell.protocol.deform_train else set(split.test)
-    clips = [c for c in cell.clips if c.id in wanted]
-    deformed = dict(zip((c.id for c in clips), deformed_store(cell).get_many(clips)))
-    return dict(split_frames(frames, deformed, split, cell.protocol))
-
-
 # -- bench table --robustness ----------------------------------------------------------------
 def rows(records: Iterable[dict[str, Any]], tasks: Iterable[str] | None = None,
          embedders: Iterable[str] | None = None) -> list[dict[str, Any]]:

@@ -34,7 +34,7 @@ from .protocols import Protocol, for_task, with_fast_matmul
 from .registry import Registries
 from .results import ResultsStore, done_pairs, new_record, now
 from .spec import RunSpec
-from .store import EmbeddingStore, stable_hash
+from .store import EmbeddingStore, stable_hash, store_dtype
 from .suggest import command, portable, spec_names
 from .writable import CACHE, RESULTS, check_writable
 
@@ -82,13 +82,10 @@ def build_embedder(registries: Registries, name: str, weights: str | None, devic
     """The named embedder with its options. ``store_dtype`` is the cache's, not the model's: it is
     set after construction, so that a plugin whose ``__init__`` takes no ``**options`` accepts it too."""
     options = dict(options)
-    store_dtype = options.pop("store_dtype", "float32")
-    if store_dtype not in ("float32", "float16"):
-        raise BenchError(f"--option store_dtype={store_dtype} is not a cache dtype; use float16 (half the "
-                         "disk) or float32 (the default).")
+    dtype = store_dtype(options.pop("store_dtype", None))
     embedder = registries.embedders.create(name, weights=weights, device=device or config.default_device(), **options)
-    if store_dtype == "float16":  # in the options, so in config() and the cache key
-        embedder.options = {**getattr(embedder, "options", {}), "store_dtype": store_dtype}
+    if dtype != np.float32:  # in the options, so in config() and the cache key
+        embedder.options = {**getattr(embedder, "options", {}), "store_dtype": dtype.name}
     embedder.cache_dir = str(config.cache_dir(cache_dir))  # weights are looked up (and kept) there
     return embedder
 
@@ -243,15 +240,6 @@ def probe_split(task: Any, protocol: Protocol, split: Split, frames: Mapping[str
             extra = {**extra, "layer_weights": info["layer_weights"][seed]}
         scores.append({"split": split.name, "seed": int(seed), "metrics": values, "extra": extra})
     return scores
-
-
-def split_inputs(cell: Cell, split: Split) -> tuple[dict[str, np.ndarray], dict[str, Clip]]:
-    """The frames and clips of one split's clips (frames read from the cell's store): what
-    ``probe_split`` needs, and nothing more, for an executor that ships it elsewhere."""
-    ids = set(split.train) | set(split.valid) | set(split.test)
-    clips = [c for c in cell.clips if c.id in ids]
-    frames = dict(zip((c.id for c in clips), cell.store.get_many(clips)))
-    return robustness.split_inputs_frames(cell, split, frames), {c.id: c for c in clips}
 
 
 def record_split(cell: Cell, scores: list[dict], seconds: float) -> None:

@@ -128,8 +128,8 @@ class EmbeddingStore:
     def __init__(self, cache_dir: Path, embedder_config: dict) -> None:
         self.key = embedder_key(embedder_config)
         # --option store_dtype=float16 (part of the config, so of the key): half the disk, read as float32
-        stored = ((embedder_config.get("options") or {}) if isinstance(embedder_config, dict) else {}).get("store_dtype")
-        self.dtype = np.dtype(np.float16 if stored == "float16" else np.float32)
+        self.dtype = store_dtype(((embedder_config.get("options") or {}) if isinstance(embedder_config, dict)
+                                  else {}).get("store_dtype"))
         self.root = Path(cache_dir) / "embeddings" / self.key
         self.root.mkdir(parents=True, exist_ok=True)
         for name, content in (("embedder.json", embedder_config),
@@ -252,6 +252,16 @@ class EmbeddingStore:
         self._verified.add(shard)
         for key, (s, e) in entries.items():
             self._index[key] = (shard, s, e)
+
+
+def store_dtype(value: Any) -> np.dtype:
+    """The cache dtype of ``--option store_dtype=…`` (None: float32); anything else is an error."""
+    if value in (None, "float32"):
+        return np.dtype(np.float32)
+    if value == "float16":
+        return np.dtype(np.float16)
+    raise BenchError(f"--option store_dtype={value} is not a cache dtype; use float16 (half the disk) or float32 "
+                     "(the default).")
 
 
 def _check_float16(frames: np.ndarray, root: Path) -> None:

@@ -195,9 +195,9 @@ def check_options(cls: type, options: dict[str, Any], weights: str | None) -> No
         raise BenchError(f"Embedder '{label}' does not use the option {', '.join(hints)}: it would change nothing "
                          f"but the record. {takes} Remove the option, or check the name in "
                          "'bench list embedders'.")
-    if options.get("store_dtype", "float32") not in ("float32", "float16"):
-        raise BenchError(f"--option store_dtype={options['store_dtype']} is not a cache dtype; use float16 (half the "
-                         "disk) or float32 (the default).")
+    from benchmark.store import store_dtype
+
+    store_dtype(options.get("store_dtype"))
     if weights is not None and not getattr(cls, "takes_weights", True):
         raise BenchError(f"Embedder '{label}' has no weights to load, so --weights {weights} would be ignored. "
                          f"Drop --weights, or pick an embedder with a checkpoint ('bench list embedders'). {takes}")
