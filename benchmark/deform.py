@@ -60,15 +60,9 @@ def require() -> None:
 
 def library_versions() -> dict[str, str]:
     """Versions of what makes the deformed audio: part of the deformed embeddings' cache key."""
-    from importlib.metadata import PackageNotFoundError, version
+    from .results import package_versions
 
-    out = {}
-    for name in ("audiomentations", "fast-mp3-augment", "soxr", "librosa", "scipy"):
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            out[name] = "?"
-    return out
+    return package_versions(("audiomentations", "fast-mp3-augment", "soxr", "librosa", "scipy"))
 
 
 def _noise(x: np.ndarray, sr: int, snr: float, color: str = "white") -> np.ndarray:

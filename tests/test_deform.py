@@ -65,20 +65,26 @@ def test_lowpass_keeps_the_pass_band_and_cuts_the_stop_band():
     assert _band_db(x, 5900, 6100) - _band_db(y, 5900, 6100) > 40  # 2.6 octaves at 24 dB/octave
 
 
-def test_mp3_really_goes_through_the_encoder(monkeypatch):
+def _spy_on_lame(monkeypatch) -> list[dict]:
+    """The keyword arguments of every call to LAME (fast_mp3_augment.compress_roundtrip)."""
     import fast_mp3_augment
 
-    calls = []
+    calls: list[dict] = []
     real = fast_mp3_augment.compress_roundtrip
 
     def spy(samples, **kwargs):
-        calls.append(kwargs["bitrate_kbps"])
+        calls.append(kwargs)
         return real(samples, **kwargs)
 
     monkeypatch.setattr(fast_mp3_augment, "compress_roundtrip", spy)
+    return calls
+
+
+def test_mp3_really_goes_through_the_encoder(monkeypatch):
+    calls = _spy_on_lame(monkeypatch)
     x = np.random.default_rng(0).standard_normal(SR).astype(np.float32) * 0.1
     y = parse("mp3:bitrate=32")(x, SR, "a")
-    assert calls == [32] and y.shape == x.shape
+    assert [c["bitrate_kbps"] for c in calls] == [32] and y.shape == x.shape
     # LAME at 32 kbit/s low-passes: the top of the white noise's band is gone, the bottom stays
     assert _band_db(x, 9000, 11000) - _band_db(y, 9000, 11000) > 20
     assert abs(_band_db(x, 200, 2000) - _band_db(y, 200, 2000)) < 2
@@ -90,21 +96,12 @@ def test_mp3_really_goes_through_the_encoder(monkeypatch):
 
 
 def test_mp3_at_a_rate_mp3_lacks_is_coded_at_the_next_rate_up(monkeypatch):
-    import fast_mp3_augment
-
-    rates = []
-    real = fast_mp3_augment.compress_roundtrip
-
-    def spy(samples, **kwargs):
-        rates.append(kwargs["sample_rate"])
-        return real(samples, **kwargs)
-
-    monkeypatch.setattr(fast_mp3_augment, "compress_roundtrip", spy)
+    calls = _spy_on_lame(monkeypatch)
     sr = 22000  # mfcc's and coala's rate: no MP3 stream has it
     t = np.arange(sr) / sr
     x = (0.3 * np.sin(2 * np.pi * 440 * t) + 0.05 * np.random.default_rng(1).standard_normal(sr)).astype(np.float32)
     y = parse("mp3:bitrate=32")(x, sr, "a")
-    assert rates == [22050] and y.shape == x.shape and y.dtype == np.float32
+    assert [c["sample_rate"] for c in calls] == [22050] and y.shape == x.shape and y.dtype == np.float32
     assert _lag(x, y) == 0 and not np.allclose(x, y, atol=1e-3)
 
 
