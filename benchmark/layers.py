@@ -54,6 +54,16 @@ def parse_layers(text: str, n: int) -> list[int]:
     return list(dict.fromkeys(out))
 
 
+def stored_layers(value: Any, count: int, default: Sequence[int] | None = None) -> list[int]:
+    """The layers ``--option layers=…`` asks an embedder to store, in model order: unset gives
+    ``default`` (every layer when None), ``all`` every layer, else ``parse_layers``'s list."""
+    if value in (None, ""):
+        return list(range(count)) if default is None else list(default)
+    if value == "all":
+        return list(range(count))
+    return sorted(parse_layers(str(value), count))
+
+
 def layer_count(embedder: Any) -> int:
     """How many layers the model has (0..n-1), stored or not."""
     return int(getattr(embedder, "layer_count", 0) or len(getattr(embedder, "layer_ids", ()) or ()))

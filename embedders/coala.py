@@ -133,13 +133,9 @@ class CoalaEmbedder(Embedder):
         self.variant = variant
         self.spec = VARIANTS[variant]
         self.layer_count, self.default_layer = 5, 4
-        value = options.get("layers")
-        if value in (None, ""):
-            self.layer_ids = [4]
-        else:
-            from benchmark.layers import parse_layers
+        from benchmark.layers import stored_layers
 
-            self.layer_ids = sorted(parse_layers(str(value), 5))
+        self.layer_ids = stored_layers(options.get("layers"), 5, default=[4])
         self.layer_dims = [Z_DIM] * len(self.layer_ids)
         self.default_whole = self.layer_ids == [4]  # z alone: a default run reads it as before
         self.dim = sum(self.layer_dims)

@@ -123,10 +123,9 @@ class Crepe(Embedder):
             raise WeightsError(f"--option hop={options.get('hop')} is shorter than one sample at 16 kHz; use e.g. hop=0.01.")
         self.frame_batch = max(1, int(frame_batch))  # frames per network call: memory only, not in the key
         self.layer_count = 6
-        from benchmark.layers import parse_layers
+        from benchmark.layers import stored_layers
 
-        value = options.get("layers")
-        self.layer_ids = list(range(6)) if value in (None, "", "all") else sorted(parse_layers(str(value), 6))
+        self.layer_ids = stored_layers(options.get("layers"), 6)
         width = 64 * CAPACITY[model]
         self.layer_dims = [width] * len(self.layer_ids)
         self.default_layer = EMBED_LAYER if EMBED_LAYER in self.layer_ids else self.layer_ids[-1]

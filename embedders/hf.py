@@ -126,12 +126,9 @@ class HFEmbedder(Embedder):
                        or (kind in _WAVE_PAD_OK and getattr(c, "feat_extract_norm", "group") == "layer"))
 
     def _parse_stored_layers(self, value: Any) -> list[int]:
-        n = len(self._widths)
-        if value in (None, "", "all"):
-            return list(range(n))
-        from benchmark.layers import parse_layers
+        from benchmark.layers import stored_layers
 
-        return parse_layers(str(value), n)
+        return stored_layers(value, len(self._widths))
 
     @property
     def n_layers(self) -> int:
