@@ -42,7 +42,7 @@ def protocol_rows() -> list[list[str]]:
     for name in PROTOCOLS.names():
         p = PROTOCOLS.create(name)
         if p.probe == "linear":
-            model = "linear (logistic / ridge)"
+            model = "linear (logistic / ridge), deterministic (1 seed on the full training set)"
         elif p.probe == "knn":
             model = f"kNN k={p.k}, cosine, exp(sim/{p.temperature:g}) votes, no training (1 seed)"
         else:

@@ -18,7 +18,9 @@
   -inf, not 0, so a metric that stays <= 0 (r2) still selects an epoch.
 * ``linear``: logistic regression (one-vs-rest for multi-label) / ridge regression on
   standardised mean-pooled features, for exploring; deterministic (every seed gives the same
-  numbers). ``weight_decay`` is the L2 strength: LogisticRegression(C=1/weight_decay),
+  numbers), so a run on the full training set records one seed and says why
+  (``variants.deterministic_reason``); with ``--train-fraction``/``--train-per-class`` the seeds
+  draw different training subsets and all run. ``weight_decay`` is the L2 strength: LogisticRegression(C=1/weight_decay),
   Ridge(alpha=weight_decay).
 * ``weighted-layers``: ``coala`` on a learned softmax-weighted sum of every layer of an embedder
   with layers (s3prl/SUPERB, MARBLE); the weights are saved per seed in the RunRecord

@@ -1,5 +1,5 @@
 """Run variants beyond the full-data, clean-audio probe: label-efficiency subsets, robustness
-deformations and the deterministic kNN protocol.
+deformations, and one seed for the deterministic probes (kNN, linear) on the full training set.
 
 A variant is a field of the Protocol (``train_fraction``, ``train_per_class``, ``deform``,
 ``deform_train``), so it is part of the run key (each fraction or deformation is a RunRecord of
@@ -42,17 +42,32 @@ def apply(protocol: Protocol, spec: Any) -> Protocol:
     return dataclasses.replace(protocol, **changes) if changes else protocol
 
 
+#: probes whose fit uses no random number: what a seed would change is only the training subset
+DETERMINISTIC = {"knn": "the kNN vote has no training and no random draw",
+                 "linear": "the linear probe's solvers (lbfgs, ridge's closed form) use no random number"}
+
+
+def deterministic_reason(protocol: Protocol) -> str | None:
+    """Why every seed would give the same numbers, or None where seeds differ: a probe with random
+    initialisation or batches, or a ``--train-fraction``/``--train-per-class`` run, whose seeds draw
+    different training subsets (a deformation is seeded by clip id, not by seed)."""
+    if protocol.train_fraction is not None or protocol.train_per_class is not None:
+        return None
+    return DETERMINISTIC.get(protocol.probe)
+
+
 def n_seeds(protocol: Protocol, requested: int) -> int:
-    """Seeds to run: the kNN vote has no randomness, so one seed gives every seed's numbers."""
-    return 1 if protocol.probe == "knn" else requested
+    """Seeds to run: one where every seed would give the same numbers (``deterministic_reason``)."""
+    return 1 if deterministic_reason(protocol) else requested
 
 
 def notes(protocol: Protocol, requested: int) -> dict[str, str]:
     """What the record should say about the variant."""
     out = {}
-    if protocol.probe == "knn" and requested != 1:
-        out["seeds"] = (f"the kNN protocol is deterministic (no training, no random draw): 1 seed run instead of "
-                        f"{requested}; the confidence interval over seeds does not apply")
+    reason = deterministic_reason(protocol)
+    if reason and requested != 1:
+        out["seeds"] = (f"the {protocol.name} protocol is deterministic ({reason}): 1 seed run instead of "
+                        f"{requested}, since more would repeat the same numbers; the spread over seeds does not apply")
     if protocol.train_fraction is not None or protocol.train_per_class is not None:
         out["train_subset"] = ("each (split, seed) trains on its own seeded, stratified, nested subset of the "
                                "training set (benchmark.subsets); its size is in each score's extra.n_train")

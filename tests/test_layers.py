@@ -62,7 +62,8 @@ def test_sweep_extracts_once_and_records_each_layer(tmp_path, monkeypatch):
 
     again = CliRunner().invoke(cli.cli, ["run", *common, "--layer", "-2"], catch_exceptions=False).output
     assert "Already complete" in again and "@1 " in again  # -2 is the sweep's layer 1
-    fewer = CliRunner().invoke(cli.cli, ["run", *common[:-4], "--seeds", "1", "--results-dir", str(results),
+    # another protocol is a new run (linear's --seeds 1 would be the same one: it records one seed)
+    fewer = CliRunner().invoke(cli.cli, ["run", *common[:-6], "--protocol", "knn", "--results-dir", str(tmp_path / "knn"),
                                          "--layer", "1"], catch_exceptions=False).output
     assert "8 cached, 0 extracted" in fewer  # a new run of a stored layer extracts nothing
 

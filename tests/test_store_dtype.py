@@ -64,7 +64,7 @@ def test_bad_dtype_and_a_run_in_float16(tmp_path):
     assert np.load(shard).dtype == np.float16
     (record,) = [json.loads(p.read_text()) for p in results.rglob("*.json")]
     assert record["embedder"]["config"]["options"] == {"store_dtype": "float16"}
-    assert len(record["scores"]) == 8  # 4 folds x 2 seeds, probed from the float16 cache
+    assert len(record["scores"]) == 4  # 4 folds x 1 seed (linear is deterministic), probed from the float16 cache
     assert all(np.isfinite(v) for s in record["scores"] for v in s["metrics"].values())
 
 
