@@ -371,8 +371,8 @@ def report(output, results_dir):
               default="all", show_default=True,
               help="bars: per task with 95% CIs and reported values; heatmap: embedders x tasks; dim/throughput: score "
                    "against them; layers: score against layer (sweeps); fractions: score against training-set size.")
-@click.option("--ranks", is_flag=True, help="Only the critical-difference diagram of average ranks across tasks "
-                                            "(Friedman test, Nemenyi CD); same as --kind ranks.")
+@click.option("--ranks", is_flag=True, help="Only the diagram of mean ranks across tasks (Friedman test, pairwise sign "
+                                            "tests over tasks with Holm); same as --kind ranks.")
 @click.option("--results-dir", type=click.Path(file_okay=False), help="Folder of run records (default: $BENCH_RESULTS_DIR or ./results).")
 def plot(output, fmt, kind, ranks, results_dir):
     """Figures of the results (matplotlib).

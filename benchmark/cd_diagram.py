@@ -1,9 +1,11 @@
-"""The critical-difference diagram (Demšar 2006) of a ``benchmark.ranks.RankResult``.
+"""The rank diagram (after Demšar 2006's critical-difference diagram) of a ``benchmark.ranks.RankResult``.
 
-An axis of average ranks (1 = best, on the left); each embedder hangs from its average rank, the
-better half labelled on the left, the other half on the right; a thick bar joins embedders whose
-average ranks differ by less than the Nemenyi critical difference (no significant difference),
-and the CD itself is drawn above the axis.
+An axis of mean ranks (1 = best, on the left); each embedder hangs from its mean rank, labelled
+with its leaderboard rank, the better half on the left, the other half on the right; a thick bar
+joins embedders no two of which differ significantly by the procedure of ``benchmark.ranks``
+(pairwise sign tests over tasks, Holm). There is no Nemenyi critical difference: that procedure
+replaces it. With too few tasks for any pair to differ, one bar joins every embedder and the
+title says so, so the figure never looks significant when nothing is.
 """
 from __future__ import annotations
 
@@ -34,23 +36,22 @@ def cd_diagram(result: RankResult, path: Path, save) -> Path:
     for r in range(lo, hi + 1):
         ax.plot([x(r)] * 2, [0, 0.05], color="black", lw=1)
         ax.text(x(r), 0.09, str(r), ha="center", va="bottom", fontsize="small")
-    if result.cd is not None:
-        ax.plot([0, x(lo + result.cd)], [0.45, 0.45], color="black", lw=1.5)
-        for end in (0, x(lo + result.cd)):
-            ax.plot([end] * 2, [0.41, 0.49], color="black", lw=1.5)
-        ax.text(x(lo + result.cd) / 2, 0.52, f"CD = {result.cd:.2f}", ha="center", va="bottom", fontsize="small")
     for pos, j in enumerate(order):
         left = pos < half
         level = -0.25 * ((pos if left else k - 1 - pos) + 1)
         r = x(result.average[j])
         end = -0.05 if left else 1.05
         ax.plot([r, r, end], [0, level, level], color="black", lw=0.8)
-        ax.text(end + (-0.02 if left else 0.02), level, f"{result.systems[j]} ({result.average[j]:.2f})",
+        ax.text(end + (-0.02 if left else 0.02), level, f"{result.systems[j]} ({result.average[j]:.2f}, rank {result.rank[j]})",
                 ha="right" if left else "left", va="center", fontsize="small")
-    for n, (a, b) in enumerate(result.cliques()):
-        y = -0.08 - 0.06 * n
+    for bar, (a, b) in enumerate(result.groups()):
+        y = -0.08 - 0.06 * bar
         ax.plot([x(result.average[order[a]]) - 0.01, x(result.average[order[b]]) + 0.01], [y, y], color="#d62728", lw=3)
-    subtitle = (f"Friedman p = {result.p_value:.3g}, {len(result.tasks)} tasks" if result.p_value is not None
-                else f"{len(result.tasks)} task(s); Friedman test needs 3+ embedders and 2+ tasks")
-    ax.text(0.5, 0.85, f"Average rank across tasks ({subtitle})", ha="center", fontsize="medium")
+    n = len(result.tasks)
+    omnibus = (f"Friedman (Iman-Davenport) p = {result.p_value:.3g}" if result.p_value is not None
+               else "Friedman test needs 3+ embedders and 2+ tasks")
+    verdict = (f"too few tasks for any pair to differ ({result.min_tasks} needed)" if result.too_few_tasks
+               else "bars: no significant difference (sign tests over tasks, Holm, alpha 0.05)")
+    ax.text(0.5, 0.9, f"Mean rank over {n} task(s); {omnibus}", ha="center", fontsize="medium")
+    ax.text(0.5, 0.72, verdict, ha="center", fontsize="small")
     return save(fig, path)

@@ -9,8 +9,9 @@
   ``bench run --layers``) against the layer number, with 95% CIs, one line per model.
 * ``fractions``: per task, the headline score against the fraction of the training set (or the
   clips per class) with 95% CIs, one line per embedder (``--train-fraction`` runs);
-* ``ranks``: the critical-difference diagram of the embedders' average ranks across the tasks
-  all of them finished (benchmark.ranks: Friedman test, Nemenyi CD).
+* ``ranks``: the rank diagram of the embedders' mean ranks across the tasks all of them finished
+  (benchmark.ranks: Friedman test, pairwise sign tests over tasks with Holm; bars join the
+  embedders that cannot be separated).
 """
 from __future__ import annotations
 

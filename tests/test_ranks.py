@@ -1,4 +1,5 @@
-"""Ranks across tasks (Friedman, Nemenyi CD, the diagram) and Holm-corrected multiple comparisons."""
+"""Ranks across tasks (Friedman ranks, Iman-Davenport, Holm-corrected sign tests, shared ranks, the
+diagram) and Holm-corrected multiple comparisons."""
 import math
 
 import numpy as np
@@ -8,29 +9,97 @@ from click.testing import CliRunner
 from _report_runs import write_run
 from benchmark.errors import BenchError
 from benchmark.multicompare import compare_many, holm
-from benchmark.ranks import from_records, nemenyi_cd, rank
+from benchmark.ranks import describe, from_records, min_tasks, rank
 from benchmark.report import load_records
 
 
-def test_known_ranks_friedman_and_cd():
+def test_known_ranks_friedman_and_iman_davenport():
     # A beats B beats C on every one of 4 tasks
     scores = np.array([[0.9, 0.8, 0.7], [0.6, 0.5, 0.4], [0.95, 0.9, 0.1], [0.7, 0.69, 0.68]])
     result = rank(scores, ["A", "B", "C"], ["t1", "t2", "t3", "t4"])
     assert result.average.tolist() == [1.0, 2.0, 3.0]
-    # chi2_F = 12N / (k(k+1)) * (sum R_j^2 - k(k+1)^2 / 4) = 4 * (14 - 12) = 8, p = exp(-8/2) (2 dof)
-    assert result.friedman == pytest.approx(8.0) and result.p_value == pytest.approx(math.exp(-4.0))
-    # Demsar 2006, table 5(a): q_0.05 = 2.343 for k = 3
-    assert result.cd == pytest.approx(2.343 * math.sqrt(3 * 4 / (6 * 4)), abs=1e-3)
-    assert result.cliques() == [(0, 1), (1, 2)]  # neighbours closer than CD = 1.66, A and C are 2 apart
+    # chi2_F = 12N / (k(k+1)) * (sum R_j^2 - k(k+1)^2 / 4) = 4 * (14 - 12) = 8 = N(k-1): perfect agreement, F infinite
+    assert result.friedman == pytest.approx(8.0) and result.f_statistic == math.inf and result.p_value == 0.0
+    # 4 tasks cannot separate 3 systems after Holm (7 needed): every one shares rank 1, and it says so
+    assert result.too_few_tasks and result.rank.tolist() == [1, 1, 1] and result.groups() == [(0, 2)]
+    assert "Too few tasks" in describe(result)
 
 
-def test_ties_share_ranks_and_cd_table_values():
+def test_iman_davenport_matches_its_formula_and_scipy():
+    from scipy.stats import f as f_dist, friedmanchisquare
+
+    rng = np.random.default_rng(3)
+    scores = rng.random((9, 4)) + np.array([0.0, 0.1, 0.2, 0.3])
+    result = rank(scores, list("ABCD"), [f"t{i}" for i in range(9)])
+    chi2 = friedmanchisquare(*scores.T).statistic
+    f_stat = 8 * chi2 / (9 * 3 - chi2)
+    assert result.friedman == pytest.approx(chi2) and result.f_statistic == pytest.approx(f_stat)
+    assert result.df == (3, 24) and result.p_value == pytest.approx(f_dist.sf(f_stat, 3, 24))
+
+
+def test_cross_check_with_autorank():
+    autorank = pytest.importorskip("autorank")
+    import pandas as pd
+    from scipy.stats import chi2 as chi2_dist
+
+    rng = np.random.default_rng(7)
+    scores = rng.random((12, 4)) + np.array([0.3, 0.2, 0.1, 0.0])
+    ours = rank(scores, list("ABCD"), [f"t{i}" for i in range(12)])
+    theirs = autorank.autorank(pd.DataFrame(scores, columns=list("ABCD")), alpha=0.05, verbose=False,
+                               order="descending", force_mode="nonparametric")
+    assert theirs.omnibus == "friedman"
+    # order="descending": rank 1 = the largest value, as ours
+    assert dict(zip("ABCD", ours.average)) == pytest.approx({s: theirs.rankdf.loc[s, "meanrank"] for s in "ABCD"})
+    assert chi2_dist.sf(ours.friedman, 3) == pytest.approx(theirs.pvalue)
+
+
+def test_ties_share_ranks_and_min_tasks():
     result = rank(np.array([[0.5, 0.5, 0.1], [0.9, 0.3, 0.3]]), ["A", "B", "C"], ["t1", "t2"])
     assert result.ranks.tolist() == [[1.5, 1.5, 3.0], [1.0, 2.5, 2.5]]
-    assert nemenyi_cd(5, 10) == pytest.approx(2.728 * math.sqrt(30 / 60), abs=1e-3)  # q_0.05 = 2.728, k = 5
-    assert nemenyi_cd(10, 14) == pytest.approx(3.164 * math.sqrt(110 / 84), abs=1e-3)
+    # two-sided sign test: min p = 2/2^n; Holm's first step needs m * p < 0.05 (m pairs)
+    assert [min_tasks(k) for k in (2, 3, 5, 10)] == [6, 7, 9, 11]
     two = rank(np.array([[0.5, 0.4]]), ["A", "B"], ["t"])
-    assert two.p_value is None and two.cd is None and two.cliques() == []
+    assert two.p_value is None and two.rank.tolist() == [1, 1]
+
+
+def test_a_nan_score_leaves_the_others_finite_by_the_stated_rule():
+    scores = np.array([[0.9, 0.8, 0.7], [0.6, np.nan, 0.4], [0.95, 0.9, 0.1], [0.7, 0.69, 0.68]])
+    by_task = rank(scores, ["A", "B", "C"], ["t1", "t2", "t3", "t4"])  # default: leave out the task
+    assert by_task.tasks == ["t1", "t3", "t4"] and by_task.average.tolist() == [1.0, 2.0, 3.0]
+    assert np.isfinite(by_task.friedman) and by_task.left_out == ["t2 (no score: B)"]
+    assert "Left out (tasks where some system has no finite score are left out): t2 (no score: B)" in describe(by_task)
+    by_system = rank(scores, ["A", "B", "C"], ["t1", "t2", "t3", "t4"], gaps="systems")
+    assert by_system.systems == ["A", "C"] and by_system.average.tolist() == [1.0, 2.0]
+    assert by_system.left_out == ["B (no score on t2)"]
+
+
+def _simulated(n_tasks: int, seed: int) -> np.ndarray:
+    """Tasks on different scales (accuracy-like, AUC-like, r2-like): A and B equally good, C worse."""
+    rng = np.random.default_rng(seed)
+    base = rng.uniform(0.3, 0.9, n_tasks)[:, None]
+    scale = rng.choice([1.0, 0.1, 5.0], n_tasks)[:, None]
+    noise = rng.normal(0, 0.01, (n_tasks, 3))
+    return (base + np.array([0.0, 0.0, -0.1]) + noise) * scale
+
+
+def test_equally_good_systems_share_a_rank_and_a_clearly_worse_one_does_not():
+    result = rank(_simulated(20, 0), ["A", "B", "C"], [f"t{i}" for i in range(20)])
+    assert not result.too_few_tasks and result.rank.tolist() == [1, 1, 3]
+    assert result.groups() == [(0, 1)]  # a bar joins A and B only
+    assert "Significant pairs: A > C" in describe(result) and "B > C" in describe(result)
+
+
+def test_the_pairwise_test_is_the_holm_corrected_sign_test():
+    from scipy.stats import binomtest
+
+    scores = _simulated(15, 1)
+    result = rank(scores, ["A", "B", "C"], [f"t{i}" for i in range(15)])
+    raw = []
+    for a, b in ((0, 1), (0, 2), (1, 2)):
+        wins = int((scores[:, a] > scores[:, b]).sum())
+        raw.append(binomtest(wins, 15).pvalue)
+    assert [p.p_value for p in result.pairs] == pytest.approx(raw)
+    assert [p.p_holm for p in result.pairs] == pytest.approx(holm(raw))
 
 
 def test_from_records_uses_tasks_every_embedder_finished(tmp_path):
@@ -40,7 +109,7 @@ def test_from_records_uses_tasks_every_embedder_finished(tmp_path):
             write_run(root, task, emb, level)
     write_run(root, "esc50", "coala", 0.9)  # not every embedder: left out
     result = from_records(load_records(root))
-    assert result.tasks == ["gtzan", "nsynth", "us8k"] and result.left_out == ["esc50"]
+    assert result.tasks == ["gtzan", "nsynth", "us8k"] and result.left_out == ["esc50 (no score: mfcc, musicnn)"]
     assert dict(zip(result.systems, result.average)) == pytest.approx({"coala": 4 / 3, "musicnn": 5 / 3, "mfcc": 3.0})
     with pytest.raises(BenchError, match="at least 2 embedders"):
         from_records(load_records(root), embedders=["coala", "nobody"])
@@ -62,10 +131,11 @@ def test_cli_plot_ranks_and_report_section(tmp_path):
     out = CliRunner().invoke(cli.cli, ["plot", "--ranks", "--results-dir", str(root), "-f", "svg", "-o", str(tmp_path / "f")])
     assert out.exit_code == 0, out.output
     svg = (tmp_path / "f" / "ranks.svg").read_text()
-    assert "coala (1.00)" in svg and "mfcc (3.00)" in svg and "CD = " in svg
-    assert "Friedman chi2 = 6.000" in out.output  # 3 tasks, perfect agreement: 12*3/12 * (14 - 12)
+    assert "coala (1.00, rank 1)" in svg and "mfcc (3.00, rank 1)" in svg and "too few tasks" in svg and "CD =" not in svg
+    assert "chi2 = 6.000" in out.output and "Iman-Davenport" in out.output  # 3 tasks, perfect agreement
+    assert "Too few tasks" in out.output and "unit: tasks" in out.output
     page = report.write_site(root, tmp_path / "site").read_text()
-    assert "Ranks across tasks" in page and "ranks.png" in page and "Friedman chi2" in page
+    assert "Ranks across tasks" in page and "ranks.png" in page and "Iman-Davenport" in page
 
 
 def test_holm_adjustment_known_values():

@@ -61,7 +61,7 @@ def test_packaged_copy_is_the_shared_one(shared):
 def test_grid_markdown_shows_mean_std_seeds_emphasis_and_missing_cells(runs):
     text = report.render_table(runs)
     header = _row(text, "System")
-    assert header == ["System", "Source", "demo", "us8k", "us8k-tag", "Average", "Rank"]
+    assert header == ["System", "Source", "demo", "us8k", "us8k-tag", "Average accuracy", "Mean rank", "Rank"]
     coala, mfcc = _row(text, "coala"), _row(text, "mfcc")
     assert re.fullmatch(r"\*\*7[45]\.\d ± 0\.\d \(10\)ˢ\*\*", coala[2])  # best of the column, skipped clips marked
     assert re.fullmatch(r"<u>(69|70)\.\d ± 0\.\d \(10\)</u>", mfcc[2])  # second
@@ -69,15 +69,40 @@ def test_grid_markdown_shows_mean_std_seeds_emphasis_and_missing_cells(runs):
     assert coala[4] == "not run"
     assert re.fullmatch(r"running 30/30: (79|80)\.\d \(3\)", _row(text, "w2v-128-4h-tags")[4])
     assert "coala on demo: 2 clip(s) skipped (dog_3, siren_9)" in text
-    assert coala[5].endswith("(2/3)") and coala[6] == ""  # partial rows get no rank
+    assert coala[5].endswith("(2/3)") and coala[6] == coala[7] == ""  # partial rows get no rank
 
 
 def test_average_and_rank_on_complete_rows(runs):
     text = report.render_table(runs, tasks=["demo", "us8k"], embedders=["mfcc", "coala"])
     coala, mfcc = _row(text, "coala"), _row(text, "mfcc")
-    assert coala[5] == "1" and mfcc[5] == "2"
+    assert coala[5] == "1.00" and mfcc[5] == "2.00"  # mean per-task rank
+    # 2 tasks cannot separate two rows (6 needed by the sign test): they share rank 1, and a note says why
+    assert coala[6] == mfcc[6] == "1" and "too few tasks: 6 needed" in text
     assert float(coala[4]) == pytest.approx((75 + 72) / 2, abs=0.6)
     assert "w2v" not in text and "us8k-tag" not in text
+
+
+def test_average_is_per_metric_and_rank_is_per_task(tmp_path):
+    # accuracy and ROC-AUC are never averaged together; the rank is the mean of the per-task ranks
+    root = tmp_path / "r"
+    for task, levels in {"demo": (0.9, 0.5), "us8k": (0.8, 0.7), "mtat": (0.6, 0.95)}.items():
+        for emb, level in zip(("coala", "mfcc"), levels):
+            write_run(root, task, emb, level)
+    text = report.render_table(root)
+    header = _row(text, "System")
+    assert header[-3:] == ["Average accuracy", "Mean rank", "Rank"] and "Average roc_auc" not in header
+    coala, mfcc = _row(text, "coala"), _row(text, "mfcc")
+    assert float(coala[-3]) == pytest.approx(85, abs=1) and float(mfcc[-3]) == pytest.approx(60, abs=1)
+    # coala wins demo and us8k, loses mtat: ranks (1, 1, 2) and (2, 2, 1); a mixed average would say 78 vs 72
+    assert coala[-2] == "1.33" and mfcc[-2] == "1.67"
+    # a NaN score leaves that row unranked, the others ranked (rows with a gap are left out)
+    nan = write_run(root, "us8k", "w2v", 0.5)
+    path = root / "runs" / "us8k" / "w2v" / f"coala-{nan['run_key'][:12]}.json"
+    path.write_text(path.read_text().replace(json.dumps(nan["summary"]["accuracy"]["mean"]), "NaN", 1))
+    write_run(root, "demo", "w2v", 0.4)
+    write_run(root, "mtat", "w2v", 0.4)
+    text = report.render_table(root)
+    assert _row(text, "w2v")[-2:] == ["", ""] and _row(text, "coala")[-2] == "1.33"
 
 
 def test_filter_on_an_embedder_without_runs_shows_not_run(runs):
@@ -184,7 +209,7 @@ def test_json_round_trips(runs):
     assert [c["task"] for c in grid["columns"]] == ["demo", "us8k", "us8k-tag"]
     coala = next(r for r in grid["rows"] if r["label"] == "coala")
     assert coala["cells"][0]["best"] and coala["cells"][0]["skipped"] == 2 and coala["cells"][0]["n_seeds"] == 10
-    assert coala["rank"] is None and 0.7 < coala["average"] < 0.76
+    assert coala["rank"] is None and coala["mean_rank"] is None and 0.7 < coala["averages"]["accuracy"][0] < 0.76
 
 
 def _check_latex_structure(text: str, n_columns: int) -> None:
@@ -204,7 +229,7 @@ def test_latex_structure_and_compiles(runs, tmp_path):
     _check_latex_structure(text, 6)
     assert "\\textit{reported}" in text and "79.2" in text
     grid = report.render_table(runs, "latex", tasks=["demo", "us8k"])
-    _check_latex_structure(grid, 6)
+    _check_latex_structure(grid, 7)  # System, Source, 2 tasks, Average accuracy, Mean rank, Rank
     if not shutil.which("pdflatex"):
         pytest.skip("pdflatex is not installed: structure checked only")
     for name, source in (("paper", text), ("grid", grid), ("mulap", report.render_table(runs, "latex", paper="mulap"))):

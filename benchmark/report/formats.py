@@ -26,7 +26,9 @@ LEGEND = (
 )
 
 
-AVERAGE_LEGEND = " Average over the row's finished columns ((k/n) when some are missing); rank among the rows that finished every column."
+AVERAGE_LEGEND = (" Average <metric>: the mean of the row's finished columns of that metric only, never across metrics "
+                  "((k/n) when some are missing). Mean rank and Rank: see the notes (per-task ranks; rank = 1 + the "
+                  "rows significantly better, so rows that cannot be separated share a rank).")
 
 
 def legend(table: Table) -> str:
@@ -58,16 +60,21 @@ def cell_text(cell: Cell, digits: int = 1) -> str:
     return text
 
 
-def _average(row: Row, n_columns: int, digits: int) -> str:
-    if row.kind != "ours" or row.average is None:
-        return ""
-    partial = "" if row.average_of == n_columns else f" ({row.average_of}/{n_columns})"
-    return f"{100 * row.average:.{digits}f}{partial}"
+def _averages(table: Table, row: Row, digits: int) -> list[str]:
+    """The row's Average <metric>, Mean rank and Rank cells."""
+    out = []
+    for metric in table.average_metrics:
+        n_columns = sum(c.metric == metric for c in table.columns)
+        mean, done = row.averages.get(metric, (None, 0))
+        partial = "" if done == n_columns else f" ({done}/{n_columns})"
+        out.append("" if row.kind != "ours" or mean is None else f"{100 * mean:.{digits}f}{partial}")
+    return out + ["" if row.mean_rank is None else f"{row.mean_rank:.2f}", str(row.rank or "")]
 
 
 def _headers(table: Table) -> list[str]:
     heads = ["System", "Source"] + [c.label for c in table.columns]
-    return heads + (["Average", "Rank"] if table.with_average else [])
+    averages = [f"Average {m}" for m in table.average_metrics] + ["Mean rank", "Rank"]
+    return heads + (averages if table.with_average else [])
 
 
 def _plain_rows(table: Table, digits: int, mark: callable) -> list[list[str]]:
@@ -75,7 +82,7 @@ def _plain_rows(table: Table, digits: int, mark: callable) -> list[list[str]]:
     for row in table.rows:
         line = [row.label, row.kind] + [mark(c, cell_text(c, digits)) for c in row.cells]
         if table.with_average:
-            line += [_average(row, len(table.columns), digits), str(row.rank or "")]
+            line += _averages(table, row, digits)
         out.append(line)
     return out
 
@@ -141,11 +148,12 @@ def to_latex(tables: list[Table], digits: int = 1) -> str:
 
 CSV_FIELDS = ["table", "system", "source", "embedder", "protocol", "column", "task", "metric", "status", "mean",
               "std", "n_seeds", "ci95_low", "ci95_high", "skipped", "best", "second", "not_significant", "p_value",
-              "untested", "run_key", "average", "rank"]
+              "untested", "run_key", "average", "mean_rank", "rank"]
 
 
 def to_csv(tables: list[Table]) -> str:
-    """Tidy: one line per cell, numbers in percent, so the file reads straight into pandas."""
+    """Tidy: one line per cell, numbers in percent, so the file reads straight into pandas; ``average``
+    is the row's average over the columns of the cell's metric (empty where that metric has one column)."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS, lineterminator="\n")
     writer.writeheader()
@@ -161,7 +169,8 @@ def to_csv(tables: list[Table]) -> str:
                     "n_seeds": cell.n_seeds or "", "ci95_low": pct(ci[0]), "ci95_high": pct(ci[1]), "skipped": cell.skipped,
                     "best": int(cell.best), "second": int(cell.second), "not_significant": int(cell.not_significant),
                     "p_value": "" if cell.p_value is None else cell.p_value, "untested": cell.untested or "", "run_key": cell.run_key or "",
-                    "average": pct(row.average) if table.with_average else "", "rank": row.rank or "",
+                    "average": pct(row.averages.get(col.metric, (None,))[0]) if table.with_average else "",
+                    "mean_rank": "" if row.mean_rank is None else round(row.mean_rank, 4), "rank": row.rank or "",
                 })
     return buffer.getvalue()
 
@@ -184,7 +193,7 @@ def to_html(table: Table, digits: int = 1, run_link: callable | None = None) -> 
             title = f' title="p = {cell.p_value:.3g}"' if cell.p_value is not None else ""
             tds.append(f'<td class="{cell.status.replace(" ", "-")}"{title}>{text}</td>')
         if table.with_average:
-            tds += [f"<td>{_average(row, len(table.columns), digits)}</td>", f"<td>{row.rank or ''}</td>"]
+            tds += [f"<td>{html.escape(text)}</td>" for text in _averages(table, row, digits)]
         body.append(f'<tr class="{row.kind}">' + "".join(tds) + "</tr>")
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in table.notes)
     return (

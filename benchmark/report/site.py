@@ -190,7 +190,7 @@ def write_site(results_dir: str | Path, out_dir: str | Path) -> Path:
 
 
 def _ranks_section(records: list[dict[str, Any]], figures: dict[str, Path]) -> str:
-    """Average ranks across tasks, the Friedman test and the critical-difference diagram."""
+    """Ranks across tasks: the leaderboard, the Friedman test, the pairs that differ and the diagram."""
     from ..ranks import METHOD, describe, from_records
 
     try:
@@ -199,4 +199,4 @@ def _ranks_section(records: list[dict[str, Any]], figures: dict[str, Path]) -> s
         text = str(exc)
     return ("<h2 id='ranks'>Ranks across tasks</h2>" + f"<pre>{html.escape(text)}</pre>"
             + f"<p class='legend'>{html.escape(METHOD)}; tasks where every embedder has a finished plain run.</p>"
-            + _figure(figures.get("ranks"), "figures/", "critical-difference diagram of average ranks"))
+            + _figure(figures.get("ranks"), "figures/", "diagram of mean ranks; bars join embedders not separable"))

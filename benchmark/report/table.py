@@ -56,9 +56,10 @@ class Row:
     embedder: str | None = None
     protocol: str | None = None
     system: str | None = None
-    average: float | None = None
-    average_of: int = 0
-    rank: int | None = None
+    #: per metric: (mean over the row's finished columns of that metric, how many columns)
+    averages: dict[str, tuple[float, int]] = field(default_factory=dict)
+    mean_rank: float | None = None  # per-task ranks averaged over tasks (benchmark.ranks)
+    rank: int | None = None  # 1 + the rows significantly better
 
 
 @dataclass
@@ -69,6 +70,8 @@ class Table:
     rows: list[Row]
     notes: list[str] = field(default_factory=list)
     with_average: bool = False
+    #: metrics averaged (like with like): those of two or more columns
+    average_metrics: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -78,7 +81,7 @@ class Table:
                 {**{k: v for k, v in r.__dict__.items() if k != "cells"}, "cells": [c.to_dict() for c in r.cells]}
                 for r in self.rows
             ],
-            "notes": self.notes, "with_average": self.with_average,
+            "notes": self.notes, "with_average": self.with_average, "average_metrics": self.average_metrics,
         }
 
 
@@ -158,19 +161,45 @@ def _untested_reason(result: dict) -> str:
 
 
 def add_average_and_rank(table: Table) -> None:
-    """Average of a row's finished columns; rank among the rows that finished every column."""
+    """Per metric of two or more columns, the average of a row's finished columns of that metric
+    (never across metrics); the mean per-task rank and the leaderboard rank (1 + the rows
+    significantly better) of ``benchmark.ranks`` over each task's first column, among the rows
+    with a finished, finite score on every task (the others are left out, as a note says)."""
+    from ..ranks import GAP_RULES, PAIR_METHOD, rank
+
     table.with_average = True
+    by_metric: dict[str, list[int]] = {}
+    for j, column in enumerate(table.columns):
+        by_metric.setdefault(column.metric, []).append(j)
+    table.average_metrics = [m for m, js in by_metric.items() if len(js) > 1]
     for row in table.rows:
-        done = [c.mean for c in row.cells if c.status == "ok" and c.mean is not None and math.isfinite(c.mean)]
-        row.average_of = len(done)
-        row.average = sum(done) / len(done) if done else None
-    complete = sorted(
-        (r for r in table.rows if r.kind == "ours" and r.average is not None and r.average_of == len(table.columns)),
-        key=lambda r: -r.average,  # type: ignore[operator]
-    )
-    for i, row in enumerate(complete):
-        same = i > 0 and complete[i - 1].average == row.average
-        row.rank = complete[i - 1].rank if same else i + 1
+        for metric in table.average_metrics:
+            done = [row.cells[j].mean for j in by_metric[metric] if _finite(row.cells[j])]
+            if done:
+                row.averages[metric] = (sum(done) / len(done), len(done))  # type: ignore[arg-type]
+    first = list({c.task: j for j, c in reversed(list(enumerate(table.columns)))}.values())[::-1]  # a column per task
+    ours = [r for r in table.rows if r.kind == "ours"]
+    if not first or len(ours) < 2:
+        return
+    scores = [[row.cells[j].mean if _finite(row.cells[j]) else math.nan for row in ours] for j in first]
+    try:
+        result = rank(scores, [str(i) for i in range(len(ours))], [table.columns[j].task for j in first], gaps="systems")
+    except Exception:  # noqa: BLE001 - fewer than 2 rows finished every task: no rank
+        return
+    for position, index in enumerate(result.systems):
+        ours[int(index)].mean_rank, ours[int(index)].rank = float(result.average[position]), int(result.rank[position])
+    n, k = len(result.tasks), len(result.systems)
+    note = (f"Mean rank: per-task ranks (1 = best, ties averaged) over the {n} task(s), each by its first column; "
+            f"Rank: 1 + the number of rows significantly better ({PAIR_METHOD}; unit: tasks)")
+    if result.too_few_tasks:
+        note += f"; too few tasks: {result.min_tasks} needed for any of the {k} rows to differ, so all share rank 1"
+    if result.left_out:
+        note += f"; not ranked ({GAP_RULES['systems']}): {len(result.left_out)} row(s)"
+    table.notes.append(note + ".")
+
+
+def _finite(cell: Cell) -> bool:
+    return cell.status == "ok" and cell.mean is not None and math.isfinite(cell.mean)
 
 
 def _skip_notes(table: Table) -> None:
