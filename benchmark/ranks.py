@@ -186,11 +186,11 @@ def rank(scores: np.ndarray, systems: list[str], tasks: list[str], left_out: lis
 def from_records(records: Iterable[dict[str, Any]], embedders: Iterable[str] | None = None) -> RankResult:
     """The ranks of the finished plain runs in ``records`` (one headline score per task and
     system); tasks where some system has no finished run or a NaN score are left out."""
-    from .report import records as rec
+    from .report.records import headline_metric, index, metric_values
 
     wanted = set(embedders or [])
     cells: dict[tuple[str, str, str], dict] = {}
-    for (task, emb, proto), record in rec.index(records).items():
+    for (task, emb, proto), record in index(records).items():
         protocol = record.get("protocol") or {}
         variant = any(protocol.get(k) is not None for k in ("train_fraction", "train_per_class", "deform"))
         if record.get("status") == "complete" and not variant and (not wanted or emb in wanted):
@@ -202,8 +202,8 @@ def from_records(records: Iterable[dict[str, Any]], embedders: Iterable[str] | N
     systems = sorted(set(label.values()))
     table: dict[str, dict[str, float]] = {}
     for (task, emb, proto), record in cells.items():
-        metric = rec.headline_metric(record)
-        values = rec.metric_values(record, metric) if metric else None
+        metric = headline_metric(record)
+        values = metric_values(record, metric) if metric else None
         table.setdefault(task, {})[label[(emb, proto)]] = values["mean"] if values else float("nan")
     tasks = sorted(table)
     if len(systems) >= 2 and not any(all(np.isfinite(table[t].get(s, np.nan)) for s in systems) for t in tasks):
