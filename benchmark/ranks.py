@@ -35,6 +35,7 @@ other questions); an embedder run under several protocols counts once per protoc
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import combinations
 from typing import Any, Iterable
 
@@ -115,6 +116,7 @@ class RankResult:
         return spans
 
 
+@lru_cache(maxsize=None)
 def min_tasks(k: int, alpha: float = ALPHA) -> int:
     """The fewest tasks with which some pair of k systems can differ after Holm: the smallest
     two-sided sign-test p (all n tasks won) times the m = k(k-1)/2 pairs must fall below alpha."""

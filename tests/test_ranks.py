@@ -159,3 +159,19 @@ def test_compare_three_embedders_is_holm_corrected(tmp_path):
     assert "3 pairwise comparisons" in out.output and "Holm p =" in out.output and "coala is better" in out.output
     two = CliRunner().invoke(cli.cli, ["compare", "coala", "mfcc", "-t", "us8k", "--results-dir", str(root)])
     assert two.exit_code == 0 and "Holm" not in two.output
+
+
+def test_rank_tier_calibration_rows_fast():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "calibration_ranks.py"
+    spec = importlib.util.spec_from_file_location("calibration_ranks", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rows = {r["quantity"]: r for r in module.rank_tier_rows(n_sims=60, seed=1)}
+    assert all({"scenario", "quantity", "value", "goal"} <= set(r) for r in rows.values())
+    family = next(r for q, r in rows.items() if q.startswith("family-wise error"))
+    assert family["value"] <= 0.1  # the full run (2,000 simulations) is in the README
+    assert rows["A and B share rank 1"]["value"] >= 0.9
+    assert rows["power: ranks exactly 1, 1, 3, 3"]["value"] >= 0.7
