@@ -1,16 +1,28 @@
-"""The ``knn`` protocol: k nearest training clips vote, no training (X-ARES's kNN evaluation).
+"""The kNN protocols: k nearest training clips vote, no training.
 
-Features are the clips' mean-pooled embeddings, standardised with the training statistics
-(scikit-learn's StandardScaler) and scaled to unit length, so a dot product is the cosine
-similarity. Each test clip takes its ``k`` most similar training clips; neighbour i weighs
-w_i = exp(s_i / T) (k=10, T=0.07 as X-ARES). Outputs:
+``knn`` (bench's own): features are the clips' mean-pooled embeddings, standardised with the
+training statistics (scikit-learn's StandardScaler) and scaled to unit length, so a dot product
+is the cosine similarity. Each test clip takes its ``k`` most similar training clips; neighbour i
+weighs w_i = exp(s_i / T) (k=10, T=0.07). The vote follows X-ARES's, the features do not: this
+is not X-ARES's kNN and gives other numbers (standardisation changes the neighbours). Outputs:
 
 * multiclass: the class scores sum_i w_i·onehot(y_i) / sum_i w_i (a probability vector);
 * multilabel: the same weighted average of the neighbours' 0/1 label vectors;
 * regression: the weighted mean of the neighbours' targets.
 
-Nothing is random, so every seed gives the same numbers: the runner runs one seed and says so in
-the record. Test clips are processed in blocks so that the similarity matrix held at once is at
+``knn-xares`` is X-ARES's kNN exactly (jimbozhang/xares, src/xares/trainer.py, class ``KNN``),
+multiclass only: mean-pooled clip features; the training matrix L2-normalised *per dimension*
+across the training clips (each column divided by its norm over the training clips, as
+``normalize(train.T, dim=1)``), each test clip L2-normalised (norms below 1e-12 count as 1e-12, as
+torch's ``normalize``); similarity = test · train (not a cosine: the training rows are not unit
+length); the top k (10) neighbours; weights softmax(similarity / T) (T = 0.07); class scores =
+the weighted sum of the neighbours' one-hot labels. X-ARES leaves ties at the k-th place to
+``torch.topk``; here they go to the lower training index (training order), as for ``knn``.
+Multilabel and regression tasks are refused (X-ARES defines no vote for them), as is k above the
+number of training clips (``torch.topk`` fails there).
+
+Nothing is random, so every seed gives the same numbers: on the full training set the runner
+runs one seed and says so in the record. Test clips are processed in blocks so that the similarity matrix held at once is at
 most ``_BLOCK_ELEMENTS`` floats (64 MB), whatever the number of clips; only the training
 features themselves are held whole. Ties at the k-th place go to the lower training index
 (a stable order), so a block's answer does not depend on the block size.
@@ -18,7 +30,6 @@ features themselves are held whole. Ties at the k-th place go to the lower train
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from .errors import BenchError
 
@@ -63,6 +74,8 @@ def _mean_std(x: np.ndarray, rows: int = 8192) -> tuple[np.ndarray, np.ndarray]:
 def neighbours(train: np.ndarray, test: np.ndarray, k: int, block: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(similarities, indices), both (n_test, k), most similar first, of the unit rows ``test`` among
     ``train``, computed ``block`` test rows at a time (default: as many as fit _BLOCK_ELEMENTS)."""
+    import torch  # here, not at import: the protocols check k and T through this module
+
     n_train = len(train)
     if n_train == 0:
         raise BenchError("The training split is empty: the kNN protocol has no neighbours to vote. "
@@ -93,11 +106,33 @@ def neighbours(train: np.ndarray, test: np.ndarray, k: int, block: int | None = 
     return sims, idx
 
 
+def check_parameters(k: object, temperature: object, protocol: str = "knn") -> None:
+    """k a whole number >= 1 and T a finite number > 0, or an error that says so (never a silent default)."""
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise BenchError(f"Protocol '{protocol}': k (the number of neighbours) must be a whole number >= 1, not {k!r}; "
+                         "X-ARES uses k=10.")
+    _check_temperature(temperature, protocol)
+
+
+def _check_temperature(temperature: object, protocol: str = "knn") -> None:
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(temperature) or temperature <= 0:
+        raise BenchError(f"Protocol '{protocol}': the temperature T of the softmax(similarity / T) vote must be a "
+                         f"finite number > 0, not {temperature!r}; X-ARES uses T=0.07.")
+
+
+def check_task(protocol: str, probe: str, kind: str) -> None:
+    """``knn-xares`` is defined for multiclass tasks only: refuse others before any extraction."""
+    if probe == "knn-xares" and kind != "multiclass":
+        raise BenchError(f"Protocol '{protocol}' is X-ARES's kNN, which votes with one-hot class labels and is defined "
+                         f"for multiclass tasks only; this task is {kind}. Use --protocol knn (standardised cosine "
+                         "kNN, any task kind) or --protocol coala.")
+
+
 def vote(kind: str, sims: np.ndarray, idx: np.ndarray, y: np.ndarray, temperature: float,
          n_outputs: int) -> np.ndarray:
     """The weighted vote of the neighbours (module docstring), float64."""
-    if temperature <= 0:
-        raise BenchError(f"The kNN temperature must be positive, not {temperature}.")
+    _check_temperature(temperature)
     s = sims.astype(np.float64) / temperature
     w = np.exp(s - s.max(axis=1, keepdims=True))  # the shift cancels in the normalisation
     w /= w.sum(axis=1, keepdims=True)
@@ -116,8 +151,36 @@ def knn_predict(kind: str, X_train: np.ndarray, y: np.ndarray, X_test: np.ndarra
                 temperature: float = 0.07, n_outputs: int | None = None, standardize: bool = True,
                 block: int | None = None) -> np.ndarray:
     """Predictions of the kNN vote for the pooled test rows ``X_test`` (multiclass: probabilities)."""
+    check_parameters(k, temperature)
     if n_outputs is None:
         n_outputs = int(np.max(y)) + 1 if kind == "multiclass" else np.asarray(y).reshape(len(y), -1).shape[1]
     train, test = features(X_train, X_test, standardize)
     sims, idx = neighbours(train, test, k, block)
     return vote(kind, sims, idx, y, temperature, n_outputs)
+
+
+def xares_features(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """X-ARES's normalisation (module docstring), float32: the training columns and the test rows
+    divided by their L2 norms (at least 1e-12)."""
+    train = np.asarray(train, dtype=np.float32)
+    test = np.asarray(test, dtype=np.float32)
+    columns = np.sqrt(np.einsum("ij,ij->j", train, train, dtype=np.float64))
+    rows = np.sqrt(np.einsum("ij,ij->i", test, test, dtype=np.float64))[:, None]
+    return (train / np.maximum(columns, 1e-12).astype(np.float32),
+            test / np.maximum(rows, 1e-12).astype(np.float32))
+
+
+def xares_predict(kind: str, X_train: np.ndarray, y: np.ndarray, X_test: np.ndarray, k: int = 10,
+                  temperature: float = 0.07, n_outputs: int | None = None, block: int | None = None) -> np.ndarray:
+    """X-ARES's kNN class scores for the pooled test rows ``X_test`` (multiclass only)."""
+    check_task("knn-xares", "knn-xares", kind)
+    check_parameters(k, temperature, "knn-xares")
+    if k > len(X_train):
+        raise BenchError(f"Protocol 'knn-xares': k={k} neighbours, but the training split has only {len(X_train)} "
+                         "clips (X-ARES's top-k needs at least k). Use a task with larger training splits or "
+                         "--protocol knn, which takes all the clips there are.")
+    if n_outputs is None:
+        n_outputs = int(np.max(y)) + 1
+    train, test = xares_features(X_train, X_test)
+    sims, idx = neighbours(train, test, k, block)
+    return vote("multiclass", sims, idx, y, temperature, n_outputs)

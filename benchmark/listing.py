@@ -44,7 +44,10 @@ def protocol_rows() -> list[list[str]]:
         if p.probe == "linear":
             model = "linear (logistic / ridge), deterministic (1 seed on the full training set)"
         elif p.probe == "knn":
-            model = f"kNN k={p.k}, cosine, exp(sim/{p.temperature:g}) votes, no training (1 seed)"
+            model = f"kNN k={p.k}, standardised cosine, exp(sim/{p.temperature:g}) votes, no training (1 seed)"
+        elif p.probe == "knn-xares":
+            model = (f"X-ARES kNN k={p.k}, per-dimension normalised train, softmax(sim/{p.temperature:g}) votes, "
+                     "multiclass only, no training (1 seed)")
         else:
             model = f"MLP {'-'.join(map(str, p.hidden))}, Adam lr {p.lr:g}, {p.weight_decay_style} {p.weight_decay:g}, batch {p.batch_size}"
         stop = (f"train loss (tol {p.tol:g}, {p.patience} epochs)" if p.stopping == "train_loss"

@@ -52,8 +52,14 @@ def fit_predict(protocol: Protocol, kind: str, train: Data, valid: Data | None, 
         from .knn import knn_predict
 
         out = knn_predict(kind, _pool(frames, protocol.pooling), y, _pool(test_frames, protocol.pooling),
-                          k=protocol.k or 10, temperature=protocol.temperature or 0.07, n_outputs=n_outputs,
+                          k=protocol.k, temperature=protocol.temperature, n_outputs=n_outputs,
                           standardize=protocol.standardize)
+        return {s: out.copy() for s in seeds}
+    if protocol.probe == "knn-xares":
+        from .knn import xares_predict
+
+        out = xares_predict(kind, _pool(frames, protocol.pooling), y, _pool(test_frames, protocol.pooling),
+                            k=protocol.k, temperature=protocol.temperature, n_outputs=n_outputs)
         return {s: out.copy() for s in seeds}
     if protocol.probe == "weighted":
         from .weighted import fit_predict as weighted_fit_predict
@@ -68,7 +74,7 @@ def fit_predict(protocol: Protocol, kind: str, train: Data, valid: Data | None, 
                                         info if info is not None else {})
     if protocol.probe != "mlp":
         raise BenchError(f"Protocol '{protocol.name}' has unknown probe '{protocol.probe}' (expected mlp, linear, "
-                         "weighted or knn).")
+                         "weighted, knn or knn-xares).")
     with _torch_threads(_probe_threads(protocol, frames, len(seeds), device)), \
             _matmul_precision(protocol.fast_matmul, device):
         return _mlp(protocol, kind, train, valid, test_frames, seeds, valid_metric, torch.device(device), n_outputs,

@@ -42,7 +42,7 @@ from .registry import Registry
 @dataclass(frozen=True)
 class Protocol:
     name: str
-    probe: str = "mlp"  # "mlp", "linear" or "weighted" (MLP on learned layer weights)
+    probe: str = "mlp"  # "mlp", "linear", "weighted" (MLP on learned layer weights), "knn" or "knn-xares"
     hidden: tuple[int, ...] = (256,)
     dropout: float = 0.0
     lr: float = 1e-3
@@ -68,7 +68,7 @@ class Protocol:
     #: let the MLP's float32 matrix products round their inputs to bfloat16 (CPU with AVX512-BF16/AMX)
     #: or TF32 (CUDA), accumulating in float32; several times faster, not step-for-step equal to float32
     fast_matmul: bool = False
-    #: ``knn`` probe (benchmark.knn): neighbours, and the temperature T of the exp(similarity / T) votes
+    #: ``knn``/``knn-xares`` probes (benchmark.knn): neighbours, and the temperature T of the exp(similarity / T) votes
     k: int | None = None
     temperature: float | None = None
     #: label-efficiency runs (benchmark.subsets): a seeded stratified share, or N clips per class, of training
@@ -77,6 +77,12 @@ class Protocol:
     #: robustness runs (benchmark.deform): the deformation spec, and whether training clips get it too
     deform: str | None = None
     deform_train: bool | None = None
+
+    def __post_init__(self) -> None:
+        if self.probe in ("knn", "knn-xares"):  # k=0 or T=0 is an error, never replaced by a default
+            from .knn import check_parameters
+
+            check_parameters(self.k, self.temperature, self.name)
 
     def to_dict(self) -> dict[str, Any]:
         # the optional fields are left out while unset, so runs of the plain protocols keep their keys
@@ -112,9 +118,12 @@ WEIGHTED_LAYERS = Protocol(name="weighted-layers", probe="weighted")
 
 LINEAR = Protocol(name="linear", probe="linear", hidden=(), weight_decay=1.0, max_epochs=1000)  # max_epochs = max_iter
 
-#: X-ARES's kNN evaluation: no training, deterministic (one seed), see benchmark.knn
+#: bench's standardised cosine kNN (X-ARES's vote, not its features): no training, deterministic, see benchmark.knn
 KNN = Protocol(name="knn", probe="knn", hidden=(), lr=0.0, weight_decay=0.0, batch_size=0, max_epochs=0, tol=0.0,
                patience=0, init="none", k=10, temperature=0.07)
+
+#: X-ARES's kNN exactly (per-dimension normalised training matrix, multiclass only), see benchmark.knn
+KNN_XARES = dataclasses.replace(KNN, name="knn-xares", probe="knn-xares", standardize=False)
 
 #: per-dataset values of the MuLaP downstream configs (hidden, weight decay, batch, max epochs)
 MULAP_TASK_OVERRIDES: dict[str, dict[str, Any]] = {
@@ -143,6 +152,7 @@ def with_fast_matmul(protocol: Protocol) -> Protocol:
 PROTOCOLS = Registry(
     "protocol",
     {"coala": "benchmark.protocols:COALA", "mulap": "benchmark.protocols:MULAP", "linear": "benchmark.protocols:LINEAR",
-     "weighted-layers": "benchmark.protocols:WEIGHTED_LAYERS", "knn": "benchmark.protocols:KNN"},
+     "weighted-layers": "benchmark.protocols:WEIGHTED_LAYERS", "knn": "benchmark.protocols:KNN",
+     "knn-xares": "benchmark.protocols:KNN_XARES"},
     base="benchmark.protocols:Protocol",
 )

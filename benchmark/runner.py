@@ -126,6 +126,9 @@ def prepare(spec: RunSpec, registries: Registries, echo: Echo = _quiet, embedder
             f"{task.input_kind}. Run 'bench list embedders' for the {task.input_kind} embedders."
         )
     robustness.check(protocol, embedder)  # --deform: a deformation that cannot run fails before any extraction
+    from .knn import check_task
+
+    check_task(protocol.name, protocol.probe, task.kind)  # knn-xares: multiclass only, before any extraction
     embedder_config = embedder.config()
     check_config(spec.embedder, embedder_config)
     view = layers.view_for(embedder, spec.layer, protocol.probe == "weighted")

@@ -44,6 +44,7 @@ def apply(protocol: Protocol, spec: Any) -> Protocol:
 
 #: probes whose fit uses no random number: what a seed would change is only the training subset
 DETERMINISTIC = {"knn": "the kNN vote has no training and no random draw",
+                 "knn-xares": "the kNN vote has no training and no random draw",
                  "linear": "the linear probe's solvers (lbfgs, ridge's closed form) use no random number"}
 
 
