@@ -1,9 +1,11 @@
-"""The kNN protocol: known answers, blockwise = all at once, scikit-learn agreement, a real run."""
+"""The kNN protocols: known answers, blockwise = all at once, scikit-learn agreement, a real run;
+knn-xares against a transcription of X-ARES's formula."""
 import numpy as np
+import pytest
 
 from benchmark.knn import features, knn_predict, neighbours, vote
 from benchmark.protocols import KNN, PROTOCOLS
-from tests.helpers import run_bench, write_csv_dataset
+from tests.helpers import invoke, run_bench, tone, write_csv_dataset, write_wav
 
 
 def test_known_answer_by_hand():
@@ -88,3 +90,102 @@ def test_run_records_one_seed_and_says_why(tmp_path):
     assert record["summary"]["accuracy"]["mean"] > 0.9  # two well separated pitch classes
     again = run_bench("mfcc", f"csv:{csv}", protocol="knn", seeds=10)
     assert again["run_key"] == record["run_key"] and again["scores"] == record["scores"]
+
+
+# -- knn-xares: X-ARES's kNN exactly (issue 20 item 5) -------------------------------------------
+def _xares_transcription(train: np.ndarray, y: np.ndarray, test: np.ndarray, n_classes: int, k: int = 10,
+                         T: float = 0.07) -> np.ndarray:
+    """The formula of jimbozhang/xares src/xares/trainer.py (class KNN), written out in torch."""
+    import torch
+    from torch.nn.functional import normalize, one_hot, softmax
+
+    train_t = normalize(torch.from_numpy(train).float().T, dim=1, p=2)  # each dimension over the training clips
+    test_t = normalize(torch.from_numpy(test).float(), dim=1, p=2)  # each test clip
+    sims, indices = (test_t @ train_t).topk(k, largest=True, sorted=True)
+    labels = torch.from_numpy(y).long()[indices]
+    weights = softmax(sims / T, dim=1)
+    return (one_hot(labels, num_classes=n_classes) * weights[:, :, None]).sum(dim=1).double().numpy()
+
+
+def test_knn_xares_equals_the_x_ares_formula_on_a_real_multiclass_dataset(tmp_path):
+    from benchmark import config, metrics
+    from benchmark.probe import fit_predict
+    from benchmark.protocols import KNN_XARES
+    from benchmark.store import EmbeddingStore
+    from embedders import EMBEDDERS
+    from tasks import TASKS
+
+    # noisy tones, two classes of close pitches: the neighbours and votes are not a foregone conclusion
+    rows, rng = ["path,label,fold"], np.random.default_rng(0)
+    for c, (label, pitch) in enumerate((("low", 300.0), ("mid", 900.0), ("mid2", 960.0))):
+        for i in range(8):
+            write_wav(tmp_path / "data" / f"{label}_{i}.wav",
+                      tone(0.5, freq=pitch * rng.uniform(0.95, 1.05), noise=0.3, seed=10 * c + i))
+            rows.append(f"{label}_{i}.wav,{label},{i % 4 + 1}")
+    csv = tmp_path / "data" / "data.csv"
+    csv.write_text("\n".join(rows) + "\n")
+    record = run_bench("mfcc", f"csv:{csv}", protocol="knn-xares", seeds=5)
+    assert record["seeds"] == [0] and "deterministic" in record["notes"]["seeds"]
+    task = TASKS.create(f"csv:{csv}")
+    clips = {c.id: c for c in task.clips(csv.parent)}
+    store = EmbeddingStore(config.cache_dir(None), EMBEDDERS.create("mfcc").config())
+    accuracies = {}
+    for split in task.splits(list(clips.values())):
+        train_ids, test_ids = list(split.train) + list(split.valid), list(split.test)
+        train_frames = store.get_many([clips[i] for i in train_ids])
+        test_frames = store.get_many([clips[i] for i in test_ids])
+        y, y_test = task.encode_targets([clips[i] for i in train_ids]), task.encode_targets([clips[i] for i in test_ids])
+        expected = _xares_transcription(np.stack([f.mean(axis=0) for f in train_frames]), y,
+                                        np.stack([f.mean(axis=0) for f in test_frames]), 3)
+        ours = fit_predict(KNN_XARES, "multiclass", (train_frames, y), None, test_frames, [0], "accuracy",
+                           n_outputs=3)[0]
+        np.testing.assert_allclose(ours, expected, atol=1e-5)
+        accuracies[split.name] = metrics.compute("multiclass", ["accuracy"], y_test, expected)[0]["accuracy"]
+    recorded = {s["split"]: s["metrics"]["accuracy"] for s in record["scores"]}
+    assert recorded == pytest.approx(accuracies)
+    assert 0.3 < np.mean(list(accuracies.values())) < 1.0  # the two same-pitch classes get confused
+    # bench's own knn (standardised cosine) is another method: other class scores on the same clips
+    standard = fit_predict(PROTOCOLS.create("knn"), "multiclass", (train_frames, y), None, test_frames, [0],
+                           "accuracy", n_outputs=3)[0]
+    assert not np.allclose(standard, expected, atol=1e-3)
+
+
+def test_knn_xares_refuses_multilabel_and_regression_before_extraction(tmp_path):
+    from benchmark.errors import BenchError
+    from benchmark.knn import xares_predict
+
+    rng = np.random.default_rng(0)
+    X, Y = rng.standard_normal((20, 4)), rng.integers(0, 2, (20, 3))
+    for kind in ("multilabel", "regression"):
+        with pytest.raises(BenchError, match=f"multiclass tasks only; this task is {kind}.*--protocol knn"):
+            xares_predict(kind, X, Y, X[:3])
+    rows = ["path,label,fold"]
+    for i in range(8):
+        write_wav(tmp_path / f"a{i}.wav", tone(0.3, freq=300 + 50 * i, seed=i))
+        rows.append(f"a{i}.wav,{i / 10},{i % 4 + 1}")
+    (tmp_path / "reg.csv").write_text("\n".join(rows) + "\n")
+    code, out = invoke("run", "-e", "mfcc", "-t", f"csv:{tmp_path / 'reg.csv'}?kind=regression", "-p", "knn-xares")
+    assert code != 0 and "multiclass tasks only; this task is regression" in out
+    assert "extracted" not in out  # refused before any extraction
+
+
+def test_k_and_temperature_are_checked_never_replaced():
+    from benchmark.errors import BenchError
+    from benchmark.knn import xares_predict
+    from benchmark.protocols import Protocol
+
+    for k, T in ((0, 0.07), (-1, 0.07), (2.5, 0.07), (None, 0.07), (10, 0.0), (10, -1.0), (10, None), (10, float("nan"))):
+        with pytest.raises(BenchError, match="whole number >= 1" if k != 10 else "finite number > 0"):
+            Protocol(name="mine", probe="knn", k=k, temperature=T)
+        with pytest.raises(BenchError):
+            knn_predict("multiclass", np.eye(3), np.arange(3), np.eye(3), k=k, temperature=T)
+    with pytest.raises(BenchError, match="k=10 neighbours, but the training split has only 3 clips"):
+        xares_predict("multiclass", np.eye(3), np.arange(3), np.eye(3))
+
+
+def test_knn_xares_ties_at_the_kth_place_go_to_training_order():
+    from benchmark.knn import xares_predict
+
+    train = np.array([[1.0, 0.0], [1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])  # three equal neighbours for k=2
+    out = xares_predict("multiclass", train, np.array([2, 1, 0, 0]), np.array([[1.0, 0.0]]), k=2, n_outputs=3)
+    np.testing.assert_allclose(out[0], [0.0, 0.5, 0.5])  # the first two in training order vote
