@@ -164,7 +164,7 @@ def layer_curves(points: list[dict[str, Any]], task: str, path: Path) -> Path:
 
 def fraction_figure(curves: list, path: Path) -> Path:
     """Score against training-set size for one task and axis, 95% CI bars, one line per embedder."""
-    from .report.curves import x_text
+    from .report.curves import used_text, x_text
 
     fig = Figure(figsize=(6, 4))
     ax = fig.add_subplot()
@@ -183,7 +183,9 @@ def fraction_figure(curves: list, path: Path) -> Path:
         ax.errorbar(xs, means, yerr=[lows, highs], fmt="o-", capsize=3, label=curve.label)
     ax.set_xscale("log")
     ticks = sorted({x for c in curves for x in c.points})
-    ax.set_xticks(ticks, [x_text(axis, x) for x in ticks])
+    # the share actually trained on, where the minimum of one clip per class made it larger than asked
+    ax.set_xticks(ticks, [x_text(axis, x) + (used_text(curves, x).replace(" (", "\n(") if axis == "fraction" else "")
+                          for x in ticks])
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("training set (fraction)" if axis == "fraction" else "training clips per class")
     metric = rec.headline_metric(next(iter(curves[0].points.values()))) or ""

@@ -103,8 +103,9 @@ def probe_on_subsets(probe_split: ProbeSplit, task: Any, protocol: Any, split: S
                      device: str) -> list[dict]:
     """``probe_split`` for a protocol with ``train_fraction`` / ``train_per_class``: each seed trains
     on its own subset of the training set (the one the protocol trains on, validation clips carved
-    from training included when it uses no validation set); the subset size goes in each score's
-    ``extra.n_train``."""
+    from training included when it uses no validation set); each score's ``extra`` gets the subset
+    size ``n_train``, the full training set's ``n_train_full`` and their ratio ``fraction_used``
+    (the fraction actually trained on, which the minimum of one clip per class can raise)."""
     base = dataclasses.replace(protocol, train_fraction=None, train_per_class=None)
     train, valid = list(split.train), list(split.valid)
     if not protocol.uses_validation and split.valid_from_train:
@@ -115,6 +116,8 @@ def probe_on_subsets(probe_split: ProbeSplit, task: Any, protocol: Any, split: S
         ids = subset(task.kind, train, targets, split.name, seed, protocol.train_fraction, protocol.train_per_class)
         part = Split(split.name, tuple(ids), tuple(valid), split.test, valid_from_train=False)
         for entry in probe_split(task, base, part, frames, clips, [seed], device):
-            entry.setdefault("extra", {})["n_train"] = len(ids)
+            # at small fractions one clip per class (label) makes the share larger than asked: record it
+            entry.setdefault("extra", {}).update(n_train=len(ids), n_train_full=len(train),
+                                                 fraction_used=len(ids) / len(train))
             scores.append(entry)
     return scores

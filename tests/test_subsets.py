@@ -122,3 +122,22 @@ def test_fraction_table_and_plot(tmp_path):
     assert sorted(p.name for p in written) == ["fractions-us8k.png", "per-class-us8k.png"]
     with pytest.raises(BenchError, match="No label-efficiency runs"):
         render_fractions(tmp_path / "results", tasks=["gtzan"])
+
+
+def test_the_fraction_actually_used_is_recorded_and_shown(tmp_path):
+    from benchmark.plots import write_plots
+    from benchmark.report import render_fractions
+
+    csv = write_csv_dataset(tmp_path / "data", n_per_class=12)
+    results = tmp_path / "results"
+    tiny = run_bench("mfcc", f"csv:{csv}", seeds=2, train_fraction=0.01, protocol="knn", results_dir=results)
+    # 18 training clips, 9 per class: 1% asks for 0.09 clips per class, the minimum keeps 1 each
+    assert {(s["extra"]["n_train"], s["extra"]["n_train_full"]) for s in tiny["scores"]} == {(2, 18)}
+    assert {s["extra"]["fraction_used"] for s in tiny["scores"]} == {2 / 18}
+    run_bench("mfcc", f"csv:{csv}", seeds=2, train_fraction=0.5, protocol="knn", results_dir=results)
+    table = render_fractions(results)
+    # 50%: 4.5 clips per class round to 5, so 10 of 18 (rounding shows too)
+    assert "| 1% (used 11.1%) " in table and "| 50% (used 55.6%) " in table
+    assert "actually trained on" in table
+    (figure,) = write_plots(results, tmp_path / "fig", fmt="svg", kind="fractions")
+    assert "used 11.1%" in figure.read_text()

@@ -69,6 +69,31 @@ def x_text(axis: str, x: float) -> str:
     return f"{x:g}/class" if axis == "per_class" else f"{100 * x:g}%"
 
 
+def used_fraction(record: dict[str, Any]) -> float | None:
+    """The share of the training clips a subset run actually trained on, mean over its (split,
+    seed) scores (``extra.fraction_used``); 1 for a full run; None for records written before
+    bench recorded it."""
+    if not any((record.get("protocol") or {}).get(k) is not None for k in ("train_fraction", "train_per_class")):
+        return 1.0
+    used = [s["extra"]["fraction_used"] for s in record.get("scores") or []
+            if isinstance((s.get("extra") or {}).get("fraction_used"), (int, float))]
+    return sum(used) / len(used) if used else None
+
+
+def used_text(curves_: Iterable[Curve], x: float) -> str:
+    """`` (used 2.1%)`` where the runs of fraction ``x`` trained on another share than asked
+    (a range where the runs differ), else empty."""
+    used = sorted({round(100 * u, 1) for c in curves_ if x in c.points
+                   for u in [used_fraction(c.points[x])] if u is not None})
+    if not used or used == [round(100 * x, 1)]:
+        return ""
+    return f" (used {used[0]:g}%)" if len(used) == 1 else f" (used {used[0]:g}-{used[-1]:g}%)"
+
+
+USED_NOTE = ("'used': the share of the training clips actually trained on, mean over (split, seed); keeping at "
+             "least one clip per class (per label) makes it larger than asked at small fractions.")
+
+
 def fraction_tables(records: Iterable[dict[str, Any]], tasks: Iterable[str] | None = None,
                     embedders: Iterable[str] | None = None) -> list[Table]:
     """One table per (task, axis): a row per embedder [protocol], a column per training-set size."""
@@ -78,7 +103,8 @@ def fraction_tables(records: Iterable[dict[str, Any]], tasks: Iterable[str] | No
         mine = [c for c in found if c.task == task and c.axis == axis]
         xs = sorted({x for c in mine for x in c.points})
         metric = rec.headline_metric(next(iter(mine[0].points.values()))) or "?"
-        columns = [Column(x_text(axis, x), task, metric) for x in xs]
+        columns = [Column(x_text(axis, x) + (used_text(mine, x) if axis == "fraction" else ""), task, metric)
+                   for x in xs]
         rows = [Row(label=c.label, kind="ours", embedder=c.embedder, protocol=c.protocol,
                     cells=[_our_cell(c.points.get(x), metric) for x in xs]) for c in mine]
         what = "fraction of the training set" if axis == "fraction" else "training clips per class"
@@ -86,5 +112,5 @@ def fraction_tables(records: Iterable[dict[str, Any]], tasks: Iterable[str] | No
                             columns=columns, rows=rows,
                             notes=["Each size is a run of its own: every (split, seed) trains on its own seeded, "
                                    "stratified subset; the subsets of a seed are nested; validation and test sets "
-                                   "are the full ones."]))
+                                   "are the full ones."] + ([USED_NOTE] if axis == "fraction" else [])))
     return tables
