@@ -165,6 +165,7 @@ def add_average_and_rank(table: Table) -> None:
     (never across metrics); the mean per-task rank and the leaderboard rank (1 + the rows
     significantly better) of ``benchmark.ranks`` over each task's first column, among the rows
     with a finished, finite score on every task (the others are left out, as a note says)."""
+    from ..errors import BenchError
     from ..ranks import GAP_RULES, PAIR_METHOD, rank
 
     table.with_average = True
@@ -184,7 +185,7 @@ def add_average_and_rank(table: Table) -> None:
     scores = [[row.cells[j].mean if _finite(row.cells[j]) else math.nan for row in ours] for j in first]
     try:
         result = rank(scores, [str(i) for i in range(len(ours))], [table.columns[j].task for j in first], gaps="systems")
-    except Exception:  # noqa: BLE001 - fewer than 2 rows finished every task: no rank
+    except BenchError:  # fewer than 2 rows finished every task: no rank
         return
     for position, index in enumerate(result.systems):
         ours[int(index)].mean_rank, ours[int(index)].rank = float(result.average[position]), int(result.rank[position])
