@@ -36,7 +36,7 @@ import numpy as np
 
 from benchmark.errors import WeightsError
 
-from .base import Embedder
+from .base import Embedder, number_option
 from .weights import file_sha256
 
 SAMPLE_RATE = 16000
@@ -117,11 +117,10 @@ class Crepe(Embedder):
         if model not in CAPACITY:
             raise WeightsError(f"Unknown CREPE model '{model}'; use one of: {', '.join(CAPACITY)}.")
         self.model_name = model
-        self.hop = float(options.get("hop", 0.25))
+        self.hop = number_option(options, "hop", 0.25, minimum=1 / SAMPLE_RATE, unit="seconds (one 16 kHz sample or more)")
         self.hop_samples = int(round(self.hop * SAMPLE_RATE))
-        if self.hop_samples < 1:
-            raise WeightsError(f"--option hop={options.get('hop')} is shorter than one sample at 16 kHz; use e.g. hop=0.01.")
-        self.frame_batch = max(1, int(frame_batch))  # frames per network call: memory only, not in the key
+        # frames per network call: memory only, not in the key
+        self.frame_batch = int(number_option({"frame_batch": frame_batch}, "frame_batch", 256, minimum=1, integer=True))
         self.layer_count = 6
         from benchmark.layers import stored_layers
 
