@@ -435,11 +435,14 @@ _cache_dir_option = click.option("--cache-dir", type=click.Path(file_okay=False)
 
 @cache.command(name="list")
 @_cache_dir_option
-def cache_list(cache_dir):
-    """Size per embedder folder and what it was keyed on (embedder config, bench version)."""
+@click.option("--results-dir", type=click.Path(file_okay=False),
+              help="Run records whose embedders are shown as 'used by' (default: $BENCH_RESULTS_DIR or ./results).")
+def cache_list(cache_dir, results_dir):
+    """Size per embedder folder, the runs' embedders that used it, and what it was keyed on
+    (embedder config, deformation, bench version)."""
     from benchmark import cache_admin, config
 
-    click.echo(cache_admin.format_list(config.cache_dir(cache_dir)), nl=False)
+    click.echo(cache_admin.format_list(config.cache_dir(cache_dir), config.results_dir(results_dir)), nl=False)
 
 
 @cache.command()

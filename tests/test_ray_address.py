@@ -130,7 +130,7 @@ def test_ray_init_failing_keeps_its_log_lines_off_the_terminal_and_names_the_add
 
 
 def bench(tmp_path: Path, address: str) -> subprocess.Popen:
-    csv = write_csv_dataset(tmp_path / "data", n_per_class=2, column="split")
+    csv = write_csv_dataset(tmp_path / "data", n_per_class=5, column="split")
     env = {**os.environ, "BENCH_CACHE_DIR": str(tmp_path / "cache"), "BENCH_RESULTS_DIR": str(tmp_path / "results"),
            "PYTHONPATH": str(ROOT)}
     return subprocess.Popen(
