@@ -200,10 +200,13 @@ def _run_specs(specs, executor, threads, grid_table=True, **executor_options) ->
 def reproduce(paper, dry_run, seeds, results_dir, skip_missing, data_home, cache_dir, device, weights, jobs, options,
               executor, address, no_shared_cache, threads):
     """Run every cell of a paper's table(s) as one grid, then print the table beside the published numbers.
+    --weights EMBEDDER=PATH gives one embedder's cells a checkpoint (a bare PATH where the paper
+    has one embedder); the other cells keep their published weights.
 
     \b
     Examples:
       bench reproduce coala --dry-run
+      bench reproduce coala --weights coala-ec=my_coala_ec.pt
       bench reproduce mulap --weights best_model.pth.tar
     """
     from benchmark import reproduce as paper_grid
