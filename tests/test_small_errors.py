@@ -40,3 +40,50 @@ def test_a_bad_crepe_weights_file_says_what_is_expected_not_reinstall(tmp_path):
     torch.save(torch.nn.Linear(2, 2).state_dict(), tmp_path / "linear.pt")
     with pytest.raises(WeightsError, match=r"does not fit CrepeNet\.\n\s+missing keys"):
         EMBEDDERS.create("crepe-tiny", weights=str(tmp_path / "linear.pt")).ensure_loaded()
+
+
+MARKED = '''
+import numpy as np
+from pathlib import Path
+from embedders.base import Embedder
+
+class Marked(Embedder):
+    """Leaves a file beside itself when it loads or embeds: the test sees whether any work began."""
+    name = "marked"
+    dim = 1
+
+    def load(self):
+        (Path(__file__).parent / "loaded").write_text("yes")
+
+    def embed(self, batch):
+        (Path(__file__).parent / "embedded").write_text("yes")
+        return [np.ones((1, 1), np.float32) for _ in batch]
+'''
+
+
+@pytest.mark.parametrize("names, shared", [
+    (("a/x.wav", "b/x.wav"), ["x"]),  # two folders
+    (("x.wav", "x.flac"), ["x"]),  # two formats
+    (("x.wav", "x.wav"), ["x"]),  # one file twice
+    (("a/x.wav", "y.wav", "b/x.ogg", "c/y.wav"), ["x", "y"]),  # two stems shared
+])
+def test_bench_embed_refuses_inputs_sharing_a_stem_before_any_work(tmp_path, names, shared):
+    from tests.helpers import invoke, tone, write_wav
+
+    plugin = tmp_path / "plugin" / "marked.py"
+    plugin.parent.mkdir()
+    plugin.write_text(MARKED)
+    for name in set(names):
+        write_wav(tmp_path / name, tone(0.2))
+    output = tmp_path / "out.npz"
+    code, out = invoke("embed", "-e", f"{plugin}:Marked", *[tmp_path / n for n in names], "-o", output,
+                       "--cache-dir", tmp_path / "cache")
+    assert code == 2 and "share a name" in out and "Nothing was embedded" in out, out
+    assert all(f"'{stem}'" in out for stem in shared)
+    assert str(tmp_path / names[0]) in out and str(tmp_path / names[1]) in out
+    assert not (plugin.parent / "loaded").exists() and not (plugin.parent / "embedded").exists()
+    assert not output.exists() and not list((tmp_path / "cache").glob("embeddings/*/shard-*"))
+    # .npy stacks the vectors in input order: stems do not matter there
+    code, out = invoke("embed", "-e", f"{plugin}:Marked", *[tmp_path / n for n in names], "-o", tmp_path / "out.npy",
+                       "--cache-dir", tmp_path / "cache")
+    assert code == 0, out
