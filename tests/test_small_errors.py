@@ -87,3 +87,47 @@ def test_bench_embed_refuses_inputs_sharing_a_stem_before_any_work(tmp_path, nam
     code, out = invoke("embed", "-e", f"{plugin}:Marked", *[tmp_path / n for n in names], "-o", tmp_path / "out.npy",
                        "--cache-dir", tmp_path / "cache")
     assert code == 0, out
+
+
+NAN_AT = '''
+import numpy as np
+from embedders.base import Embedder
+
+class NanAt(Embedder):
+    """NaN for the clips whose audio is silent, or wrong-shaped for the very short ones."""
+    name = "nanat"
+    dim = 2
+    batch_size = 4
+
+    def embed(self, batch):
+        out = []
+        for x in batch:
+            if len(x) < 100:
+                out.append(np.ones((1, 3), np.float32))
+            elif not np.any(x):
+                out.append(np.full((1, 2), np.nan, np.float32))
+            else:
+                out.append(np.ones((2, 2), np.float32))
+        return out
+'''
+
+
+@pytest.mark.parametrize("bad, says", [("silent", "NaN or infinite values"), ("short", "returned shape (1, 3)")])
+def test_a_bad_output_names_its_clip_not_its_batch_position(tmp_path, bad, says):
+    import numpy as np
+
+    from tests.helpers import invoke, tone, write_wav
+
+    plugin = tmp_path / "nanat.py"
+    plugin.write_text(NAN_AT)
+    rows = ["path,label,fold"]
+    for i in range(12):  # the bad clip is the 11th: the 3rd of its batch of 4
+        name = f"{bad}_clip.wav" if i == 10 else f"ok_{i}.wav"
+        audio = np.zeros(8000, np.float32) if bad == "silent" and i == 10 else tone(0.002 if i == 10 else 0.5, seed=i)
+        write_wav(tmp_path / "audio" / name, audio)
+        rows.append(f"audio/{name},{'ab'[i % 2]},{i % 3 + 1}")
+    (tmp_path / "data.csv").write_text("\n".join(rows) + "\n")
+    code, out = invoke("run", "-e", f"{plugin}:NanAt", "-t", f"csv:{tmp_path / 'data.csv'}", "--seeds", 1,
+                       "--cache-dir", tmp_path / "cache", "--results-dir", tmp_path / "results")
+    assert code != 0 and says in out, out
+    assert f"{bad}_clip.wav" in out and "input 2" not in out and "input 10" not in out, out
