@@ -131,3 +131,32 @@ def test_a_bad_output_names_its_clip_not_its_batch_position(tmp_path, bad, says)
                        "--cache-dir", tmp_path / "cache", "--results-dir", tmp_path / "results")
     assert code != 0 and says in out, out
     assert f"{bad}_clip.wav" in out and "input 2" not in out and "input 10" not in out, out
+
+
+def test_a_grid_failure_line_keeps_what_to_do(tmp_path):
+    """A failed cell's line carries its error's whole message: the missing clips with the
+    --skip-missing hint, a missing dataset with its --data-home hint (multi-line errors)."""
+    from tests.helpers import invoke, write_csv_dataset
+
+    csv = write_csv_dataset(tmp_path / "data", n_per_class=4)
+    (tmp_path / "data" / "audio" / "low_0.wav").unlink()
+    code, out = invoke("run", "-e", "mfcc", "-t", f"csv:{csv}", "-t", f"csv:{csv}?kind=multiclass", "--seeds", 1,
+                       "--cache-dir", tmp_path / "cache", "--results-dir", tmp_path / "results")
+    assert code == 1, out
+    failed = [line for line in out.splitlines() if "failed" in line and "csv:" in line and "missing" in line]
+    assert failed and all("--skip-missing" in line and "bench data check" in line for line in failed), out
+    summary = out[out.index("Grid summary"):]
+    assert "--skip-missing" in next(line for line in summary.splitlines() if "csv:" in line)
+    code, out = invoke("run", "-e", "mfcc", "-t", "us8k", "-t", "gtzan", "--seeds", 1,
+                       "--data-home", tmp_path / "nodata", "--results-dir", tmp_path / "results")
+    lines = [line for line in out.splitlines() if "failed" in line and "not found" in line]
+    assert code == 1 and lines and all("--data-home" in line for line in lines), out
+
+
+def test_reason_of_joins_a_user_errors_lines_and_keeps_one_line_of_others():
+    from benchmark.errors import BenchError
+    from benchmark.grid import reason_of
+
+    assert reason_of(BenchError("first.\n  second,\n\nthird.")) == "first. second, third."
+    assert reason_of(RuntimeError("boom\nat line 3")) == "RuntimeError: boom"
+    assert reason_of(BenchError("")) == "BenchError"
