@@ -26,7 +26,10 @@ the disk; the cache key includes it) and probes read them back as float32.
 Options: ``--option KEY=VALUE`` reaches ``self.options`` only for keys declared in
 ``accepted_options = {"key": "what it does"}`` (or as keyword parameters of ``__init__``); any other
 key is an error, since it would change nothing but the record. A model without a checkpoint sets
-``takes_weights = False`` so that ``--weights`` is refused rather than ignored.
+``takes_weights = False`` so that ``--weights`` is refused rather than ignored. Read values with
+``number_option(self.options, "hop", 0.25, minimum=...)`` and ``flag_option(...)``: a value of the
+wrong type or out of range then fails when the embedder is built, naming the option, the value
+and what is allowed, before any extraction.
 
 Check it with ``bench check-embedder path/to/file.py:MyEmbedder`` before a long run.
 Pooling over frames belongs to the probe protocol, not to the embedder.
