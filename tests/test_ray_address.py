@@ -161,3 +161,16 @@ def test_sigterm_ends_the_cli_at_once_while_it_waits_for_a_silent_address(tmp_pa
         assert driver.returncode == -signal.SIGTERM
     finally:
         listener.close()
+
+
+def test_ray_address_from_the_environment_is_checked_too(monkeypatch):
+    """Without --address, ray.init connects to $RAY_ADDRESS: the same check, the same message."""
+    pytest.importorskip("ray")
+    from benchmark.executors.ray import session
+
+    address = f"{HOST}:{free_port()}"
+    monkeypatch.setenv("RAY_ADDRESS", address)
+    with pytest.raises(BenchError) as error:
+        with session(None):
+            pass
+    assert_says_what_to_check(str(error.value), address)

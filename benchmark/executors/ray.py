@@ -79,16 +79,14 @@ def session(address: str | None) -> Iterator[Any]:
     # quiet: workers' output stays in Ray's log files, Ray's own log lines below errors are off
     kwargs: dict[str, Any] = dict(runtime_env=runtime_env(), log_to_driver=False, logging_level=logging.ERROR,
                                   configure_logging=True)
-    if address:
-        check_address(address)  # fails within seconds where ray.init would retry for minutes
-        kwargs["address"] = address
+    address = address or os.environ.get("RAY_ADDRESS") or None  # ray.init would connect to it anyway
+    if address:  # checked first: ray.init retries an address where no head answers for minutes
+        check_address(address)
+        connect(ray, address, {**kwargs, "address": address})
     else:
         kwargs["include_dashboard"] = False
         if os.environ.get(NODE_IP):  # e.g. a loopback address, so that nothing listens on the network
             kwargs["_node_ip_address"] = os.environ[NODE_IP]
-    if address:
-        connect(ray, address, kwargs)
-    else:
         ray.init(**kwargs)
     try:
         yield ray
