@@ -200,10 +200,13 @@ def _run_specs(specs, executor, threads, grid_table=True, **executor_options) ->
 def reproduce(paper, dry_run, seeds, results_dir, skip_missing, data_home, cache_dir, device, weights, jobs, options,
               executor, address, no_shared_cache, threads):
     """Run every cell of a paper's table(s) as one grid, then print the table beside the published numbers.
+    --weights EMBEDDER=PATH gives one embedder's cells a checkpoint (a bare PATH where the paper
+    has one embedder); the other cells keep their published weights.
 
     \b
     Examples:
       bench reproduce coala --dry-run
+      bench reproduce coala --weights coala-ec=my_coala_ec.pt
       bench reproduce mulap --weights best_model.pth.tar
     """
     from benchmark import reproduce as paper_grid
@@ -435,11 +438,14 @@ _cache_dir_option = click.option("--cache-dir", type=click.Path(file_okay=False)
 
 @cache.command(name="list")
 @_cache_dir_option
-def cache_list(cache_dir):
-    """Size per embedder folder and what it was keyed on (embedder config, bench version)."""
+@click.option("--results-dir", type=click.Path(file_okay=False),
+              help="Run records whose embedders are shown as 'used by' (default: $BENCH_RESULTS_DIR or ./results).")
+def cache_list(cache_dir, results_dir):
+    """Size per embedder folder, the runs' embedders that used it, and what it was keyed on
+    (embedder config, deformation, bench version)."""
     from benchmark import cache_admin, config
 
-    click.echo(cache_admin.format_list(config.cache_dir(cache_dir)), nl=False)
+    click.echo(cache_admin.format_list(config.cache_dir(cache_dir), config.results_dir(results_dir)), nl=False)
 
 
 @cache.command()

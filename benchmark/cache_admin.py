@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Iterable
 
 from . import __version__
+from .locks import IN_USE, in_use
 from .store import embedder_key, read_index, shard_problem
 
 #: a temporary or orphaned file younger than this may belong to a write in progress
@@ -45,13 +46,54 @@ class CacheEntry:
     def name(self) -> str:
         return str((self.config or {}).get("name", "?"))
 
+    def label(self) -> str:
+        """The embedder's name, and the deformation of a robustness run's deformed frames."""
+        deformation = (self.config or {}).get("deformation")
+        return f"{self.name} [deformed: {deformation}]" if deformation else self.name
+
     def keyed_on(self) -> str:
         config = self.config or {}
+        if str(config.get("class", "")).startswith("embedders.hf."):
+            return _hf_keyed_on(config)
         parts = [f"class {config.get('class', '?')}", f"v{config.get('version', '?')}"]
         if config.get("options"):
             parts.append("options " + json.dumps(config["options"], sort_keys=True, default=str))
         parts += [f"{k} {str(v)[:12]}" for k, v in sorted(config.items()) if "sha256" in k]
         return ", ".join(parts)
+
+
+def _hf_keyed_on(config: dict) -> str:
+    """An ``hf:`` model by what it is: its id and commit, or its folder's files (by sha256, the
+    folder's path is not part of the key), its family and the layers, windows and pooling kept."""
+    source = config.get("source") or {}
+    if source.get("model_id"):
+        parts = [f"model {source['model_id']} @ {str(source.get('commit', '?'))[:12]}"]
+    else:
+        files = source.get("files_sha256") or {}
+        parts = ["folder with " + " ".join(f"{name} {str(sha)[:12]}" for name, sha in sorted(files.items()))]
+    windows = config.get("windows") or {}
+    parts += [f"{config.get('family', '?')} family",
+              "layers " + ",".join(map(str, config.get("layers", []))),
+              f"windows {windows.get('seconds', '?')} s", f"pool {config.get('pool_s', '?')} s"]
+    if config.get("options"):
+        parts.append("options " + json.dumps(config["options"], sort_keys=True, default=str))
+    return ", ".join(parts)
+
+
+def used_by(results_dir: Path | None) -> dict[str, set[str]]:
+    """Cache key -> the embedders (as the runs named them: ``hf:/models/x``, ``plugin.py:Class``)
+    of the run records under ``results_dir`` that read it."""
+    found: dict[str, set[str]] = {}
+    for path in sorted(Path(results_dir).glob("runs/**/*.json")) if results_dir else []:
+        try:
+            record = json.loads(path.read_text())
+            embedder = str(record.get("spec", {}).get("embedder") or record["embedder"]["name"])
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            continue
+        for key in (record.get("cache_key"), (record.get("notes") or {}).get("deformed_cache_key")):
+            if isinstance(key, str):
+                found.setdefault(key, set()).add(embedder)
+    return found
 
 
 def embeddings_dir(cache_dir: Path) -> Path:
@@ -100,17 +142,23 @@ def human_size(n: float) -> str:
     return f"{n:.1f} TB"  # pragma: no cover
 
 
-def format_list(cache_dir: Path) -> str:
+def format_list(cache_dir: Path, results_dir: Path | None = None) -> str:
+    """One row per folder; ``used by`` names the embedders of the runs under ``results_dir``
+    that read it (how the user spelled them: the folder of an ``hf:`` model, a plugin's file)."""
     from tabulate import tabulate
 
     found = entries(cache_dir)
     if not found:
         return f"No embeddings cached under {embeddings_dir(cache_dir)}.\n"
-    rows = [[e.name, e.key[:12], e.bench or "older", e.n_clips, human_size(e.size),
-             time.strftime("%Y-%m-%d", time.localtime(e.last_written)), e.keyed_on()] for e in found]
+    users = used_by(results_dir)
+    rows = [[e.label(), e.key[:12], e.bench or "older", e.n_clips, human_size(e.size),
+             time.strftime("%Y-%m-%d", time.localtime(e.last_written)),
+             ", ".join(sorted(users.get(e.key, ()))) or "-", e.keyed_on()] for e in found]
     total = sum(e.size for e in found)
-    return (tabulate(rows, headers=["embedder", "key", "bench", "clips", "size", "last written", "keyed on"])
-            + f"\n{len(found)} embedder folder(s), {human_size(total)} in {embeddings_dir(cache_dir)}\n")
+    headers = ["embedder", "key", "bench", "clips", "size", "last written", "used by", "keyed on"]
+    return (tabulate(rows, headers=headers)
+            + f"\n{len(found)} embedder folder(s), {human_size(total)} in {embeddings_dir(cache_dir)}"
+            + (f"; 'used by': the runs under {results_dir}" if results_dir else "") + "\n")
 
 
 @dataclass
@@ -157,6 +205,7 @@ class Candidate:
     path: Path
     size: int
     reason: str
+    shardless: bool = False  # a folder without shards: removed only while no process has it open
 
 
 def _size(path: Path) -> int:
@@ -185,6 +234,18 @@ def _code_moved_on(config: dict | None) -> str | None:
     return None
 
 
+def _empty(entry: CacheEntry, now: float) -> str | None:
+    """Why a folder without a single shard can go: left by a run that failed before its first
+    chunk. Kept while a process has it open (a run still loading its model); where that cannot
+    be told, kept for a day."""
+    if entry.n_shards or any(p.name.startswith("shard-") for p in entry.root.iterdir()):
+        return None
+    busy = in_use(entry.root / IN_USE)
+    if busy or (busy is None and now - entry.last_written < STALE_AFTER_S):
+        return None
+    return "no clips (left by a run that failed before its first chunk was stored)"
+
+
 def prune_candidates(cache_dir: Path, embedders: Iterable[str] = ()) -> list[Candidate]:
     """What ``bench cache prune`` would remove, and why."""
     wanted = set(embedders)
@@ -199,9 +260,9 @@ def prune_candidates(cache_dir: Path, embedders: Iterable[str] = ()) -> list[Can
         elif entry.bench != __version__:
             reason = f"keyed on bench {entry.bench or 'of an older version'}, this is bench {__version__}"
         else:
-            reason = _code_moved_on(entry.config)
+            reason = _code_moved_on(entry.config) or _empty(entry, now)
         if reason:
-            found.append(Candidate(entry.root, entry.size, f"{entry.name}: {reason}"))
+            found.append(Candidate(entry.root, entry.size, f"{entry.label()}: {reason}", shardless=not entry.n_shards))
             continue
         for index_file in sorted(entry.root.glob("shard-*.json")):
             problem = _shard_problem(index_file)
@@ -230,6 +291,8 @@ def remove(candidates: list[Candidate]) -> int:
     freed = 0
     for c in candidates:
         if c.path.is_dir():
+            if c.shardless and in_use(c.path / IN_USE):
+                continue  # opened by a run since it was listed
             with FileLock(str(c.path / ".lock")):
                 shutil.rmtree(c.path, ignore_errors=True)
         else:

@@ -38,6 +38,7 @@ def embed_files(
         raise BenchError(f"Output {output} must end in .npz or .npy.")
     if frames and output.suffix == ".npy" and len(files) != 1:
         raise BenchError("Per-frame output of several files needs a .npz file (one array per file).")
+    check_inputs(files, output)
     from .runner import build_embedder
 
     embedder = build_embedder(registries, embedder_name, weights, device, embedder_options or {}, cache_dir)
@@ -62,10 +63,30 @@ def embed_files(
         arrays = {}
         for clip, f in zip(clips, per_clip):
             stem = Path(clip.path).stem
-            if f"{stem}.embedding" in arrays:
-                raise BenchError(f"Two input files share the name '{stem}'; .npz keys are file stems.")
             arrays[f"{stem}.embedding"] = f.mean(axis=0).astype(np.float32)
             if frames:
                 arrays[f"{stem}.frames"] = f.astype(np.float32)
         np.savez(output, **arrays)
     return output
+
+
+def check_inputs(files: Sequence[str | Path], output: Path) -> None:
+    """Before any model is loaded: every input is a file, and (.npz, keyed by file stem) no two
+    inputs share a stem: ``a/x.wav`` and ``b/x.flac``, or one file given twice."""
+    if not files:
+        raise BenchError("No input files: give one or more audio files after the options.")
+    missing = [str(f) for f in files if not Path(f).is_file()]
+    if missing:
+        raise BenchError(f"Not a file: {', '.join(missing[:5])}{' …' if len(missing) > 5 else ''}. "
+                         "Check the paths; nothing was embedded.")
+    if output.suffix != ".npz":
+        return  # .npy: the vectors stacked in input order
+    by_stem: dict[str, list[str]] = {}
+    for f in files:
+        by_stem.setdefault(Path(f).stem, []).append(str(f))
+    shared = {stem: paths for stem, paths in by_stem.items() if len(paths) > 1}
+    if shared:
+        listed = "; ".join(f"'{stem}': {', '.join(paths)}" for stem, paths in sorted(shared.items()))
+        raise BenchError(f"Input files share a name ({listed}): the .npz keys are file stems (<stem>.embedding), "
+                         f"so one would overwrite the other. Rename or copy one of them, embed them in separate "
+                         f"runs, or write a .npy (vectors stacked in input order). Nothing was embedded.")

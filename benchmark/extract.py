@@ -99,8 +99,20 @@ def _check_command(embedder: Any) -> str:
     return command("check-embedder", portable(name))
 
 
-def validate_output(embedder: Any, batch: Sequence[Any], outputs: Any) -> list[np.ndarray]:
-    """Check an embedder's outputs: one (n_frames >= 1, dim) finite array per input."""
+def clip_text(clip: Any) -> str:
+    """A clip as the user can find it: its id, and its file (with offset) where it has one."""
+    path = getattr(clip, "path", None)
+    if path is None:
+        return f"clip '{getattr(clip, 'id', clip)}'"
+    offset = getattr(clip, "offset", None)
+    where = f"{path}" + (f" from {offset:g} s" if offset else "")
+    return f"clip '{clip.id}' ({where})" if str(clip.id) != str(path) else f"clip {where}"
+
+
+def validate_output(embedder: Any, batch: Sequence[Any], outputs: Any,
+                    clips: Sequence[Any] | None = None) -> list[np.ndarray]:
+    """Check an embedder's outputs: one (n_frames >= 1, dim) finite array per input; an error
+    names the input's clip (``clips``, in batch order) where known."""
     name = getattr(embedder, "name", "") or type(embedder).__name__
     if not isinstance(outputs, (list, tuple)) or len(outputs) != len(batch):
         got = len(outputs) if isinstance(outputs, (list, tuple)) else type(outputs).__name__
@@ -110,19 +122,21 @@ def validate_output(embedder: Any, batch: Sequence[Any], outputs: Any) -> list[n
         )
     checked = []
     for i, out in enumerate(outputs):
+        which = clip_text(clips[i]) if clips is not None and i < len(clips) else f"input {i}"
         array = np.asarray(out.detach().cpu().numpy() if hasattr(out, "detach") else out, dtype=np.float32)
         if array.ndim == 1:
             array = array[None, :]
         if array.ndim != 2 or array.shape[0] < 1 or array.shape[1] != embedder.dim:
             raise EmbedderOutputError(
-                f"Embedder '{name}' returned shape {tuple(np.shape(out))} for input {i}; expected "
+                f"Embedder '{name}' returned shape {tuple(np.shape(out))} for {which}; expected "
                 f"(n_frames >= 1, {embedder.dim}). Fix embed() or its 'dim' attribute, then check it "
                 f"with '{_check_command(embedder)}'."
             )
         if not np.all(np.isfinite(array)):
             raise EmbedderOutputError(
-                f"Embedder '{name}' returned NaN or infinite values for input {i}. "
-                f"Check the model and its input scaling with '{_check_command(embedder)}'."
+                f"Embedder '{name}' returned NaN or infinite values for {which}. "
+                f"Listen to that clip (silent, clipped, or very short audio can do this) and check the model "
+                f"and its input scaling with '{_check_command(embedder)}'."
             )
         checked.append(array)
     return checked
@@ -177,7 +191,7 @@ def embed_chunks(embedder: Any, todo: Sequence[Sequence[Any]], jobs: int = 1, sk
     def run_batch() -> None:
         with _reported(embedder, "embed", [clip for clip, _ in batch]):
             raw = embedder.embed([x for _, x in batch])
-        outputs = validate_output(embedder, [x for _, x in batch], raw)
+        outputs = validate_output(embedder, [x for _, x in batch], raw, [clip for clip, _ in batch])
         result.items.extend((clip, out) for (clip, _), out in zip(batch, outputs))
         if on_batch is not None:
             on_batch(len(batch))

@@ -31,9 +31,11 @@ class Outcome:
 
 
 def reason_of(exc: BaseException) -> str:
-    """The one-line reason of a failed cell: a user error's first line; anything else is a
-    plugin or internal error and keeps its type."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    """The one-line reason of a failed cell: a user error's whole message on one line (its later
+    lines say what to do: --skip-missing, the download command); anything else is a plugin or
+    internal error, its first line with its type."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    text = " ".join(lines) if isinstance(exc, BenchError) else (lines[0] if lines else "")
     if isinstance(exc, BenchError):
         return text or type(exc).__name__
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

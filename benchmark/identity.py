@@ -92,6 +92,45 @@ def label_embedders(records: Iterable[dict]) -> None:
                 embedder["label"] = f"{base} [{labels[identity]}]{layer}"
 
 
+def _layer_of(name: str) -> tuple[str, str]:
+    """(base, "@N" or "") of an embedder name (``hf:x@6`` → (``hf:x``, ``@6``))."""
+    base, sep, tail = name.rpartition("@")
+    return (base, f"@{tail}") if sep and tail.lstrip("-").isdigit() else (name, "")
+
+
+def _plugin_file(spec: str) -> str | None:
+    """``path/to/file.py:Class`` with its file resolved (from the current folder), else None."""
+    path, sep, cls = spec.rpartition(":")
+    return f"{Path(path).expanduser().resolve()}:{cls}" if sep and path.endswith(".py") else None
+
+
+def embedder_names(record: Mapping[str, Any]) -> set[str]:
+    """Every name ``--embedder`` may give for a record's embedder: its stored name, its display
+    label, and the spec it was run with: a plugin given as ``path.py:Class`` or ``module:Class``
+    is stored under the class's ``name``, yet the user knows it by its spec (with the record's
+    ``@layer``, and its file by any path to it)."""
+    embedder = record.get("embedder") or {}
+    name = str(embedder.get("name") or "")
+    names = {name, str(embedder.get("label") or "")}
+    spec = str((record.get("spec") or {}).get("embedder") or "")
+    if spec:
+        layer = _layer_of(name)[1] if not _layer_of(spec)[1] else ""
+        names.add(spec + layer)
+        if _plugin_file(spec):
+            names.add(f"{_plugin_file(spec)}{layer}")
+    return {n for n in names if n}
+
+
+def embedder_matches(record: Mapping[str, Any], wanted: str, any_layer: bool = False) -> bool:
+    """Whether ``wanted`` (an ``--embedder`` value) names this record's embedder (see
+    :func:`embedder_names`); with ``any_layer``, a base name also names each of its layers."""
+    names = embedder_names(record)
+    if any_layer:
+        names |= {_layer_of(n)[0] for n in names}
+    base, layer = _layer_of(wanted)
+    return wanted in names or bool(_plugin_file(base) and f"{_plugin_file(base)}{layer}" in names)
+
+
 def _short(value: Any) -> str:
     if value is None:
         return "default"
@@ -158,7 +197,7 @@ def latest_run(records: list[dict], wanted: str, embedder: str, protocol: str | 
     from .results import protocol_label
 
     matching = [r for r in records if matches(r.get("task") or {}, wanted)
-                and embedder in ((r.get("embedder") or {}).get("name"), (r.get("embedder") or {}).get("label"))
+                and embedder_matches(r, embedder)
                 and (protocol is None or protocol_label(r.get("protocol")) == protocol)]
     return max(matching, key=lambda r: r.get("finished") or r.get("created") or "", default=None)
 
@@ -208,7 +247,7 @@ def require_one_choice(records: list[dict], task: str, embedder: str) -> None:
 
     label_embedders(records)
     labels = sorted({str(r["embedder"]["label"]) for r in records
-                     if matches(r.get("task") or {}, task) and (r.get("embedder") or {}).get("name") == embedder
+                     if matches(r.get("task") or {}, task) and embedder_matches(r, embedder)
                      and (r.get("embedder") or {}).get("label")})
     if len(labels) > 1:
         raise BenchError(f"Embedder '{embedder}' ran on '{task}' with different weights or options: "

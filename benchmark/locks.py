@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import IO, Callable, Iterator
 
 from filelock import FileLock, Timeout
+
+#: the file an open EmbeddingStore holds a shared lock on (see hold_shared)
+IN_USE = ".in-use"
 
 
 @contextlib.contextmanager
@@ -33,3 +36,33 @@ def run_lock(results_root: Path, run_key: str, echo: Callable[[str], None] | Non
     record complete instead of doing the work twice."""
     path = Path(results_root) / ".locks" / f"{run_key[:32]}.lock"
     return held(path, f"Waiting: another bench process is running the same run (lock {path}).", echo)
+
+
+def hold_shared(path: Path) -> IO | None:
+    """A shared ``flock`` on ``path`` held until the returned handle is closed (or the process
+    ends): an EmbeddingStore marks its folder in use, so that ``bench cache prune`` never removes
+    the still empty folder of a run that is loading its model. None where flock does not exist."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        return None
+    handle = open(path, "a")
+    fcntl.flock(handle.fileno(), fcntl.LOCK_SH)
+    return handle
+
+
+def in_use(path: Path) -> bool | None:
+    """Whether a process holds ``path`` with :func:`hold_shared`; None when that cannot be told."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        return None
+    if not path.exists():
+        return False
+    with open(path, "a") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    return False

@@ -195,7 +195,7 @@ def from_records(records: Iterable[dict[str, Any]], embedders: Iterable[str] | N
     for (task, emb, proto), record in index(records).items():
         protocol = record.get("protocol") or {}
         variant = any(protocol.get(k) is not None for k in ("train_fraction", "train_per_class", "deform"))
-        if record.get("status") == "complete" and not variant and (not wanted or emb in wanted):
+        if record.get("status") == "complete" and not variant and (not wanted or rec.embedder_wanted(record, wanted)):
             cells[(task, emb, proto)] = record
     by_emb: dict[str, set[str]] = {}
     for _, emb, proto in cells:

@@ -38,9 +38,32 @@ def paper_cells(paper: str) -> list[PaperCell]:
     return cells
 
 
-def paper_specs(paper: str, **common: Any) -> list[RunSpec]:
-    """The grid of a paper: one spec per cell, with its table's protocol."""
-    return [RunSpec(c.embedder, c.task, protocol=c.protocol, **common) for c in paper_cells(paper)]
+def paper_specs(paper: str, weights: str | None = None, **common: Any) -> list[RunSpec]:
+    """The grid of a paper: one spec per cell, with its table's protocol; ``weights`` (see
+    :func:`weights_for`) only in the cells of the embedder it is for."""
+    chosen = weights_for(paper, weights)
+    return [RunSpec(c.embedder, c.task, protocol=c.protocol, weights=chosen.get(c.embedder), **common)
+            for c in paper_cells(paper)]
+
+
+def weights_for(paper: str, weights: str | None) -> dict[str, str]:
+    """Embedder -> the checkpoint ``--weights`` gives it. A checkpoint fits one model, so in a
+    paper of several embedders it must say which (``--weights EMBEDDER=PATH``); the other cells
+    keep their published weights. A bare path is taken only by a paper of one embedder."""
+    if not weights:
+        return {}
+    embedders = list(dict.fromkeys(c.embedder for c in paper_cells(paper)))
+    name, sep, path = weights.partition("=")
+    if sep and name in embedders and path:
+        return {name: path}
+    if len(embedders) == 1:
+        return {embedders[0]: weights}
+    example = next((e for e in embedders if e != "mfcc"), embedders[0])
+    given = path if sep and path else weights
+    what = f"'{name}' is not one of them" if sep and name not in embedders else "say which one it is for"
+    raise BenchError(f"bench reproduce {paper} runs {len(embedders)} embedders ({', '.join(embedders)}) and a "
+                     f"checkpoint fits one: --weights {weights}: {what}, as --weights EMBEDDER=PATH (e.g. --weights "
+                     f"{example}={given}). The other cells keep their published weights.")
 
 
 @dataclass

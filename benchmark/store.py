@@ -39,6 +39,7 @@ from filelock import FileLock
 from . import __version__
 from .errors import BenchError
 from .fetch import sha256_of as file_sha256
+from .locks import IN_USE, hold_shared
 from .notices import warn
 
 
@@ -142,6 +143,7 @@ class EmbeddingStore:
         self._verified: set[str] = set()  # shards whose checksum matched in this process
         self._arrays: dict[str, np.ndarray] = {}
         self._lock = FileLock(str(self.root / ".lock"))
+        self._in_use = hold_shared(self.root / IN_USE)  # released when this store is garbage-collected
         self.refresh()
 
     def lock(self) -> FileLock:

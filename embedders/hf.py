@@ -17,8 +17,8 @@ windows whose frames are concatenated: AST ``max_length`` × 10 ms (10.24 s), Wh
 ``chunk_length`` (30 s), CLAP ``max_length_s`` (10 s), wav2vec2-style models 30 s (``--option
 window=SECONDS``; they have no hard limit, the window bounds memory). For the wav2vec2 family a last
 window shorter than 1 s joins the one before it; for the others it is padded as the extractor
-pads (zeros; CLAP repeats the clip). A clip shorter than the convolutional receptive field is
-zero-padded to it.
+pads (zeros; CLAP repeats the clip). A clip shorter than the convolutional receptive field (AST:
+one 25 ms filterbank frame) is zero-padded to it.
 
 **Storage.** Frames are averaged over consecutive ``pool`` seconds (default 1 s; ``--option pool=0``
 keeps every model step) before they are cached, every layer side by side: 1 s pooling costs
@@ -46,7 +46,7 @@ import numpy as np
 
 from benchmark.errors import BenchError, WeightsError
 
-from .base import Embedder
+from .base import Embedder, flag_option, number_option
 from .hf_source import needs_remote_code, require_transformers, resolve
 
 _WAVE_PAD_OK = {"wav2vec2", "wavlm", "hubert", "unispeech", "unispeech-sat"}  # with feat_extract_norm="layer"
@@ -57,10 +57,6 @@ _OPTIONS = {
     "window": "seconds per window for long clips (default: the model's maximum input)",
     "trust_remote_code": "run the model repository's own code (true|false; default false)",
 }
-
-
-def _flag(value: Any) -> bool:
-    return str(value).lower() in ("1", "true", "yes")
 
 
 class HFEmbedder(Embedder):
@@ -77,14 +73,14 @@ class HFEmbedder(Embedder):
         require_transformers()
         self.spec = spec
         self.source = resolve(spec, options.get("revision"))
-        self.trust_remote_code = _flag(options.get("trust_remote_code", False))
+        self.trust_remote_code = flag_option(options, "trust_remote_code")
         if needs_remote_code(self.source.folder) and not self.trust_remote_code:
             raise BenchError(
                 f"hf:{spec} runs code from its model repository (its config.json has an auto_map; MERT models do). "
                 f"Read that code, then, if you trust it, add --option trust_remote_code=true. bench never "
                 "enables it by itself.")
         self._read_configs()
-        self.pool = float(options.get("pool", 1.0))
+        self.pool = number_option(options, "pool", 1.0, unit="seconds")
         self.layer_count = len(self._widths)
         self.layer_ids = self._parse_stored_layers(options.get("layers"))
         self.layer_dims = [self._widths[i] for i in self.layer_ids]
@@ -121,7 +117,12 @@ class HFEmbedder(Embedder):
                 raise BenchError(f"hf:{self.spec}: model type '{kind}' is not an audio encoder bench knows "
                                  "(wav2vec2, HuBERT, WavLM, data2vec-audio, AST, Whisper, CLAP, MERT-style).")
             self.family, self._widths = "wave", [c.hidden_size] * (c.num_hidden_layers + 1)
-            self.window_s = float(self.options.get("window", 30.0))
+            shortest = self.receptive_field() / self.sample_rate  # a window must hold one frame
+            self.window_s = number_option(self.options, "window", 30.0, minimum=max(shortest, 1e-3), unit="seconds")
+        if "window" in self.options and self.family != "wave":
+            raise BenchError(f"hf:{self.spec} is a {kind} model: its windows are its fixed input "
+                             f"({self.window_s:g} s), so --option window={self.options['window']} would change "
+                             "nothing. Drop it (window applies to wav2vec2-style models only).")
         self.pad_ok = (self.family in ("ast", "whisper", "clap")
                        or (kind in _WAVE_PAD_OK and getattr(c, "feat_extract_norm", "group") == "layer"))
 
@@ -158,13 +159,19 @@ class HFEmbedder(Embedder):
         elif self.family == "clap" and hasattr(model, "audio_model"):
             model = model.audio_model
         self.model = model.to(torch.device(self.device)).eval()
-        if self.family == "wave" and hasattr(self.hf_config, "conv_kernel"):
-            rf, jump = 1, 1
-            for k, s in zip(self.hf_config.conv_kernel, self.hf_config.conv_stride):
-                rf, jump = rf + (k - 1) * jump, jump * s
-            self._min_samples = rf
-        else:
-            self._min_samples = 1
+        self._min_samples = self.receptive_field()
+
+    def receptive_field(self) -> int:
+        """Samples the shortest input needs: a wave model's convolutional receptive field, AST's one
+        25 ms filterbank frame (Kaldi's fbank has no frame in less)."""
+        if self.family == "ast":
+            return int(0.025 * self.sample_rate)
+        if self.family != "wave" or not hasattr(self.hf_config, "conv_kernel"):
+            return 1
+        rf, jump = 1, 1
+        for k, s in zip(self.hf_config.conv_kernel, self.hf_config.conv_stride):
+            rf, jump = rf + (k - 1) * jump, jump * s
+        return rf
 
     # -- the work --------------------------------------------------------------------------
     def windows(self, n: int) -> list[tuple[int, int]]:

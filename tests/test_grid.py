@@ -108,7 +108,8 @@ def test_run_grid_returns_outcomes_in_spec_order(tmp_path):
 
 
 def test_reasons_are_one_line():
-    assert reason_of(WeightsError("Weights not found: x.pt.\nPass --weights PATH")) == "Weights not found: x.pt."
+    # the whole message, so the line keeps what to do (issue 19, item 12)
+    assert reason_of(WeightsError("Weights not found: x.pt.\nPass --weights PATH")) == "Weights not found: x.pt. Pass --weights PATH"
     assert reason_of(KeyError("k")) == "KeyError: 'k'"
 
 

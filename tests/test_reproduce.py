@@ -64,3 +64,38 @@ def test_reproduce_without_data_fails_every_cell_then_prints_the_table(tmp_path)
     assert "0 done, 0 already done, 12 failed" in out and "Dataset folder for task 'us8k' not found" in out
     assert "COALA, Table 1" in out and "not run" in out and "72.7" in out
     assert out.rstrip().endswith("bench table --paper coala")
+
+
+@pytest.mark.parametrize("weights, says", [
+    ("{ckpt}", "say which one it is for"),
+    ("coala-ec", "say which one it is for"),
+    ("nosuch={ckpt}", "'nosuch' is not one of them"),
+    ("coala=", "say which one it is for"),
+])
+def test_reproduce_refuses_weights_that_do_not_say_which_embedder(tmp_path, weights, says):
+    """A checkpoint fits one model: applied to every cell, it is refused by mfcc and loaded into
+    the wrong architecture elsewhere (issue 19, item 12)."""
+    ckpt = tmp_path / "model.pt"
+    ckpt.write_bytes(b"x")
+    for dry in (["--dry-run"], []):
+        code, out = invoke("reproduce", "coala", *dry, "--data-home", tmp_path, "--weights", weights.format(ckpt=ckpt),
+                           "--results-dir", tmp_path / "results")
+        assert code == 2 and says in out and "--weights EMBEDDER=PATH" in out, out
+        assert "(mfcc, coala, coala-ec, coala-cnn)" in out
+    assert not (tmp_path / "results").exists() or not list((tmp_path / "results").glob("**/*.json"))
+
+
+def test_reproduce_weights_go_to_the_named_embedders_cells_only(tmp_path):
+    from benchmark.reproduce import paper_specs
+
+    specs = paper_specs("coala", weights="coala-ec=/w/ec.pt", seeds=1)
+    assert {s.embedder for s in specs if s.weights} == {"coala-ec"}
+    assert all(s.weights == "/w/ec.pt" for s in specs if s.embedder == "coala-ec")
+    assert {s.weights for s in paper_specs("mulap", weights="/w/best.pth.tar")} == {"/w/best.pth.tar"}  # one embedder
+    assert {s.weights for s in paper_specs("mulap", weights="mulap=/w/best.pth.tar")} == {"/w/best.pth.tar"}
+    code, out = invoke("reproduce", "coala", "--dry-run", "--data-home", tmp_path,
+                       "--weights", f"coala-ec={tmp_path / 'missing.pt'}")
+    assert code == 0, out
+    ec = next(line for line in out.splitlines() if line.startswith("weights of coala-ec:"))
+    assert "MISSING" in ec and "missing.pt" in ec
+    assert "weights of mfcc: present: none needed" in out  # not given the checkpoint

@@ -38,6 +38,7 @@ from ..spec import RunSpec
 from ..store import EmbeddingStore, clip_key
 from . import pinned_threads, resolve_threads
 from .local import Embedders, embedder_key, locked
+from .ray_address import check_address, connect
 
 INSTALL = ('The Ray executor needs Ray, an optional extra of bench. Install it with: pip install -e ".[ray]" '
            '(from a checkout) or pip install "bench[ray]", then run the command again.')
@@ -78,17 +79,15 @@ def session(address: str | None) -> Iterator[Any]:
     # quiet: workers' output stays in Ray's log files, Ray's own log lines below errors are off
     kwargs: dict[str, Any] = dict(runtime_env=runtime_env(), log_to_driver=False, logging_level=logging.ERROR,
                                   configure_logging=True)
-    if address:
-        kwargs["address"] = address
+    address = address or os.environ.get("RAY_ADDRESS") or None  # ray.init would connect to it anyway
+    if address:  # checked first: ray.init retries an address where no head answers for minutes
+        check_address(address)
+        connect(ray, address, {**kwargs, "address": address})
     else:
         kwargs["include_dashboard"] = False
         if os.environ.get(NODE_IP):  # e.g. a loopback address, so that nothing listens on the network
             kwargs["_node_ip_address"] = os.environ[NODE_IP]
-    try:
         ray.init(**kwargs)
-    except ConnectionError as exc:
-        raise BenchError(f"Cannot connect to the Ray cluster at {address}: {exc}. Start its head with "
-                         "'ray start --head' and give its address (host:6379) to --address.") from exc
     try:
         yield ray
     finally:

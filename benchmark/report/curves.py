@@ -47,7 +47,7 @@ def curves(records: Iterable[dict[str, Any]], tasks: Iterable[str] | None = None
     found: dict[tuple[str, str, str, str], Curve] = {}
     full: dict[tuple[str, str, str], dict[str, Any]] = {}
     for (task, emb, label), record in rec.index(records).items():
-        if (tasks and task not in tasks) or (embedders and emb not in embedders):
+        if (tasks and task not in tasks) or (embedders and not rec.embedder_wanted(record, embedders)):
             continue
         where = _x(record)
         if where is None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+from ..identity import embedder_matches
 from ..layers import split_name
 from . import records as rec
 from .table import Table, grid_table
@@ -19,7 +20,7 @@ def layer_table(records: Iterable[dict[str, Any]], tasks: Iterable[str] | None =
     (``hf:x`` keeps ``hf:x@0``, ``hf:x@1``, …). Best layer per task in bold."""
     wanted = set(embedders or [])
     chosen = [r for r in layer_records(records)
-              if not wanted or wanted & {split_name(rec.embedder_name(r))[0], split_name(r["embedder"]["name"])[0]}]
+              if not wanted or any(embedder_matches(r, w, any_layer=True) for w in wanted)]
     table = grid_table(chosen, tasks)
     table.rows.sort(key=lambda row: (split_name(row.embedder or row.label)[0],
                                      split_name(row.embedder or row.label)[1] or 0, row.label))

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..errors import BenchError
-from ..identity import display_name, label_embedders, label_tasks, matches
+from ..identity import display_name, embedder_matches, label_embedders, label_tasks, matches
 from ..results import ResultsStore, protocol_label
 from ..stats import clip_interval
 
@@ -49,9 +49,9 @@ def embedder_name(record: dict[str, Any]) -> str:
 
 
 def embedder_wanted(record: dict[str, Any], wanted: Iterable[str]) -> bool:
-    """Whether ``--embedder`` values name this record's embedder (its name or its label)."""
-    embedder = record.get("embedder") or {}
-    return any(w in (embedder.get("name"), embedder.get("label")) for w in wanted)
+    """Whether ``--embedder`` values name this record's embedder (its name, its label, or the
+    spec it was run with: ``path.py:Class``; see ``benchmark.identity.embedder_names``)."""
+    return any(embedder_matches(record, w) for w in wanted)
 
 
 def task_name(record: dict[str, Any]) -> str:
