@@ -6,7 +6,8 @@ plus the deformation's canonical spec, so deformed and clean frames never mix an
 both cached. Each split's probe then trains on clean frames (deformed ones with
 ``deform_train``) and is tested on deformed frames.
 
-The table pairs each deformed run with the clean run of the same task, embedder and protocol:
+The table pairs each deformed run with the clean run of the same task, embedder (layer included)
+and protocol (training-set size included: a ``--train-fraction`` + ``--deform`` run is a row here):
 clean score, deformed score, and the drop (clean - deformed) with the paired two-stage bootstrap
 CI of ``benchmark.stats.paired_test`` over the (split, seed) pairs both share.
 """
@@ -121,20 +122,20 @@ def rows(records: Iterable[dict[str, Any]], tasks: Iterable[str] | None = None,
     """One row per deformed run that has a clean counterpart: scores and the paired drop."""
     from .report import records as rec
     from .stats import paired_test
-    from .variants import base_label
-
     tasks, embedders = set(tasks or []), set(embedders or [])
     cells = {k: r for k, r in rec.index(records).items() if r.get("status") == "complete"
              and (not tasks or k[0] in tasks) and (not embedders or rec.embedder_wanted(r, embedders))}
     out = []
     for (task, emb, label), record in sorted(cells.items()):
         protocol = record.get("protocol") or {}
-        if not protocol.get("deform") or protocol.get("train_fraction") is not None \
-                or protocol.get("train_per_class") is not None:
+        if not protocol.get("deform"):
             continue
-        clean = cells.get((task, emb, base_label(label)))
+        # the clean counterpart is the same run without the deformation: same training-set size
+        # (``coala@10%`` for ``coala@10%~noise:snr=10``), same layer (the embedder ``name@N``)
+        undeformed = label.partition("~")[0]
+        clean = cells.get((task, emb, undeformed))
         metric = rec.headline_metric(record) or "?"
-        row = {"task": task, "embedder": emb, "protocol": base_label(label), "deformation": protocol["deform"]
+        row = {"task": task, "embedder": emb, "protocol": undeformed, "run_key": record.get("run_key"), "deformation": protocol["deform"]
                + (" (train too)" if protocol.get("deform_train") else ""), "metric": metric,
                "deformed": (rec.metric_values(record, metric) or {}).get("mean"), "clean": None, "drop": None,
                "ci95": None, "p_value": None, "n_pairs": 0, "status": "no clean run"}
@@ -171,17 +172,23 @@ def drop_text(row: dict[str, Any]) -> str:
 def render(results_dir: str | Path, fmt: str = "markdown", tasks: Iterable[str] | None = None,
            embedders: Iterable[str] | None = None) -> str:
     """``bench table --robustness`` in markdown, csv, json, latex or html."""
-    import json
-
-    from tabulate import tabulate
-
     from .report import load_records
-    from .stats import PAIRED_METHOD, min_pairs
 
     found = rows(load_records(results_dir), tasks, embedders)
     if not found:
         raise BenchError(f"No robustness runs in {results_dir}. Run one first, e.g. "
                          "`bench run --embedder mfcc --task demo --deform noise:snr=10` (and the clean run).")
+    return render_rows(found, fmt)
+
+
+def render_rows(found: list[dict[str, Any]], fmt: str = "markdown") -> str:
+    """Robustness rows (of :func:`rows`) in markdown, csv, json, latex or html."""
+    import json
+
+    from tabulate import tabulate
+
+    from .stats import PAIRED_METHOD, min_pairs
+
     if fmt == "json":
         return json.dumps(found, indent=1) + "\n"
 
