@@ -132,3 +132,19 @@ def test_grid_table_keeps_the_kinds_it_is_for(tmp_path):
     records = load_records(_store(tmp_path, "layer", with_plain=True))
     assert "mfcc@4" in [r.label for r in grid_table(records, variants=("layer",)).rows]
     assert "mfcc@4" not in [r.label for r in grid_table(records).rows]
+
+
+def test_the_grids_table_lists_the_grids_records_only(tmp_path):
+    from benchmark import grid
+    from benchmark.spec import RunSpec
+
+    root = tmp_path / "results"
+    ran = [write_run(root, "demo", "mfcc", 0.5), write_run(root, "demo", "coala", 0.6),
+           variant_run(root, "demo", "mfcc", 0.3, 1, deform="gain:db=-6")]
+    write_run(root, "demo", "mfcc", 0.9, protocol="linear")  # another run of the same names, not in the grid
+    write_run(root, "us8k", "coala", 0.9)
+    outcomes = [grid.Outcome(RunSpec("mfcc", "demo", results_dir=str(root)), grid.DONE, record=r) for r in ran]
+    text = grid.grid_table(outcomes)
+    assert "90." not in text and "linear" not in text and "us8k" not in text
+    assert "| mfcc " in text and "| coala " in text
+    assert "Robustness" in text and "gain:db=-6" in text  # the deformed cell, in its own table
