@@ -223,6 +223,10 @@ def probe_split(task: Any, protocol: Protocol, split: Split, frames: Mapping[str
     elif not valid_ids:
         raise BenchError(f"Protocol '{protocol.name}' needs a validation set, but split {split.name} of "
                          f"task '{task.name}' has none. Use --protocol coala or linear.")
+    if not train_ids:  # e.g. 2 folds, one the test fold and one the validation fold
+        raise BenchError(f"Split {split.name} of task '{task.name}' leaves no training clips for protocol "
+                         f"'{protocol.name}', which holds out a validation set: give the task more folds, or "
+                         "use a protocol without validation (--protocol coala or linear).")
 
     def data(ids: list[str]) -> tuple[list[np.ndarray], np.ndarray]:
         return [frames[i] for i in ids], task.encode_targets([clips[i] for i in ids])
