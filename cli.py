@@ -98,7 +98,7 @@ def _executor_options(function):
         click.option("--no-shared-cache", is_flag=True,
                      help="Ray: the cache folder is not shared by all nodes; workers send embeddings back to this process."),
         click.option("--threads", type=click.IntRange(1), default=None,
-                     help="torch threads in every process (default: torch's default here); fixed so that executors agree bit for bit."),
+                     help="Threads of torch and of the BLAS/OpenMP pools in every process (default: torch's default here); fixed so that executors agree bit for bit."),
     ]):
         function = option(function)
     return function
