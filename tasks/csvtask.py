@@ -12,6 +12,8 @@ from typing import Any, Sequence
 from urllib.parse import parse_qs
 
 from benchmark.errors import BenchError, DataMissingError
+from benchmark.label_checks import numeric_labels
+from benchmark.notices import warn
 
 from .base import Clip, KINDS, Split, Task, _natural_key, kfold_splits, official_split
 
@@ -41,6 +43,16 @@ class CsvTask(Task):
         self.kind = kind or ("multilabel" if self._table["label"].astype(str).str.contains(";").any() else "multiclass")
         self.metrics = METRICS[self.kind]
         targets = [self._target(v) for v in self._table["label"]]
+        self.numeric_label_hint = None
+        if kind is None and self.kind == "multiclass" and numeric_labels(self._table["label"]):
+            # numbers read as class names: a regression target scores ~0% with no other sign
+            self.numeric_label_hint = (f"Its labels are all numbers, read as class names: if they are values to "
+                                       f"predict, run csv:{csv_path}?kind=regression (?kind=multiclass keeps classes "
+                                       "and this hint quiet).")
+            if not all(float(v).is_integer() for v in self._table["label"]):
+                warn(f"{self.csv_path}: every label is a number and some are not whole (e.g. "
+                     f"{next(v for v in self._table['label'] if not float(v).is_integer())}): they are read as "
+                     f"{len(set(targets))} class names. {self.numeric_label_hint}")
         if self.kind == "multiclass":
             self.labels = tuple(sorted({str(t) for t in targets}))
         elif self.kind == "multilabel":

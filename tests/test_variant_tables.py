@@ -148,3 +148,12 @@ def test_the_grids_table_lists_the_grids_records_only(tmp_path):
     assert "90." not in text and "linear" not in text and "us8k" not in text
     assert "| mfcc " in text and "| coala " in text
     assert "Robustness" in text and "gain:db=-6" in text  # the deformed cell, in its own table
+
+
+def test_notes_name_the_cell_as_its_row_does(tmp_path):
+    root = tmp_path / "results"
+    write_run(root, "demo", "mfcc", 0.5, skipped=["a1"])
+    write_run(root, "demo", "mfcc", 0.6, protocol="linear", skipped=["b2", "b3"])
+    notes = report.build_tables(root)[0].notes
+    assert "mfcc [coala] on demo: 1 clip(s) skipped (a1)" in notes
+    assert "mfcc [linear] on demo: 2 clip(s) skipped (b2, b3)" in notes

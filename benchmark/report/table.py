@@ -182,7 +182,8 @@ def _skip_notes(table: Table) -> None:
             if cell.skipped and cell.record is not None:
                 ids = rec.skipped_ids(cell.record)
                 shown = ", ".join(ids[:5]) + (", ..." if len(ids) > 5 else "")
-                note = f"{cell.embedder} on {cell.task}: {cell.skipped} clip(s) skipped" + (f" ({shown})" if shown else "")
+                # the row's label, not the bare embedder: "mfcc [linear]" beside "mfcc [coala]"
+                note = f"{row.label} on {cell.task}: {cell.skipped} clip(s) skipped" + (f" ({shown})" if shown else "")
                 if note not in table.notes:
                     table.notes.append(note)
 
