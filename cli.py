@@ -388,10 +388,11 @@ def plot(output, fmt, kind, ranks, results_dir):
     for path in write_plots(root, output or root / "figures", fmt=fmt, kind="ranks" if ranks else kind):
         click.echo(f"Wrote {path}")
     if ranks:
-        from benchmark.ranks import describe, from_records
+        from benchmark.ranks import describe
         from benchmark.report import load_records
+        from benchmark.report.records import plain_ranks
 
-        click.echo(describe(from_records(load_records(root))))
+        click.echo(describe(plain_ranks(load_records(root))))
 
 
 @cli.command()

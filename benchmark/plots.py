@@ -23,6 +23,7 @@ from matplotlib.figure import Figure  # the object API: no pyplot, no global bac
 from matplotlib.ticker import NullFormatter, ScalarFormatter
 
 from .errors import BenchError
+from .variants import variant_kinds
 from .report import records as rec
 from .stats import clip_interval
 from .report.reference import load_published, reported_for
@@ -201,10 +202,12 @@ def write_plots(results_dir: str | Path, out_dir: str | Path, fmt: str = "png", 
     if kind != "all" and kind not in KINDS:
         raise BenchError(f"Unknown plot kind '{kind}'. Choose one of: all, {', '.join(KINDS)}.")
     records = rec.load_records(results_dir)
-    points = entries(records)
-    if not points:
+    if not entries(records):
         raise BenchError(f"No finished runs in {results_dir}: nothing to plot. Run one first, e.g. "
                          "`bench run --embedder mfcc --task demo`.")
+    # plain runs only, as in the leaderboard: a variant (deformed, training subset, layer) drawn
+    # under its embedder's name would pass for the plain run; variants have their own figures
+    points = entries([r for r in records if not variant_kinds(r)])
     out, written = Path(out_dir), []
     wanted = KINDS if kind == "all" else (kind,)
     if "bars" in wanted:
@@ -218,18 +221,18 @@ def write_plots(results_dir: str | Path, out_dir: str | Path, fmt: str = "png", 
     if "layers" in wanted:
         from .layers import split_name
 
-        swept = sorted({p["task"] for p in points if split_name(p["embedder"])[1] is not None})
+        layered = entries([r for r in records if set(variant_kinds(r)) <= {"layer"}])
+        swept = sorted({p["task"] for p in layered if split_name(p["embedder"])[1] is not None})
         if not swept and kind == "layers":
             raise BenchError(f"No layer-sweep runs in {results_dir}: run one first, e.g. "
                              "`bench run -e hf:<model or folder> -t demo --layers all`.")
-        written += [layer_curves([p for p in points if p["task"] == t], t, out / f"layers-{safe_name(t)}.{fmt}")
+        written += [layer_curves([p for p in layered if p["task"] == t], t, out / f"layers-{safe_name(t)}.{fmt}")
                     for t in swept]
     if "ranks" in wanted:
         from .cd_diagram import cd_diagram
-        from .ranks import from_records
 
         try:
-            written.append(cd_diagram(from_records(records), out / f"ranks.{fmt}", _save))
+            written.append(cd_diagram(rec.plain_ranks(records), out / f"ranks.{fmt}", _save))
         except BenchError:
             if kind == "ranks":
                 raise  # asked for: say why there is no diagram; within "all": just none
