@@ -332,7 +332,7 @@ def table(paper, fmt, tasks, embedders, all_metrics, layers, results_dir, fracti
     from benchmark.report import render_fractions, render_table
 
     if robustness:
-        from benchmark.robustness import render as render_robustness
+        from benchmark.report.robustness_table import render as render_robustness
 
         text = render_robustness(default_results_dir(results_dir), fmt, tasks=tasks, embedders=embedders)
     elif fractions:
@@ -390,7 +390,7 @@ def plot(output, fmt, kind, ranks, results_dir):
     if ranks:
         from benchmark.ranks import describe
         from benchmark.report import load_records
-        from benchmark.report.records import plain_ranks
+        from benchmark.plots import plain_ranks
 
         click.echo(describe(plain_ranks(load_records(root))))
 

@@ -133,9 +133,10 @@ def grid_table(outcomes: Sequence[Outcome]) -> str | None:
     efficiency, layers). Only the grid's own records: other runs in the results folder are not
     rows here (a deformed cell's clean counterpart is found in the folder, as ``bench table
     --robustness`` finds it)."""
-    from . import config, robustness
+    from . import config
     from .report import load_records, render_tables
     from .report.curves import fraction_tables
+    from .report import robustness_table as robustness
     from .report.layers import layer_records, layer_table
     from .report.table import grid_table as plain_table
 

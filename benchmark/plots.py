@@ -58,6 +58,27 @@ def entries(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def plain_ranks(records: list[dict[str, Any]]) -> Any:
+    """``benchmark.ranks.from_records`` over the plain runs (a layer, deformed or training-subset
+    run is another question, and an embedder with only such runs would leave no common task), its
+    error worded for the commands that rank everything (``bench report``, ``bench plot --ranks``:
+    they have no --embedder to narrow it)."""
+    from .ranks import from_records
+
+    plain = [r for r in records if not variant_kinds(r)]
+    try:
+        return from_records(plain)
+    except BenchError as exc:
+        if "--embedder" not in str(exc):
+            raise
+        systems = sorted({rec.embedder_name(r) for r in plain if r.get("status") == "complete"})
+        raise BenchError(
+            f"No task has finished plain runs of every embedder ({', '.join(systems) or 'none'}), so there is "
+            "nothing to rank. Run every embedder on the same tasks, e.g. `bench run "
+            + " ".join(f"-e {s}" for s in systems[:3]) + " -t <task>`; `bench table` shows the missing cells "
+            "as 'not run'.") from None
+
+
 def _save(fig: Figure, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     # fixed metadata so the same results give the same file
@@ -232,7 +253,7 @@ def write_plots(results_dir: str | Path, out_dir: str | Path, fmt: str = "png", 
         from .cd_diagram import cd_diagram
 
         try:
-            written.append(cd_diagram(rec.plain_ranks(records), out / f"ranks.{fmt}", _save))
+            written.append(cd_diagram(plain_ranks(records), out / f"ranks.{fmt}", _save))
         except BenchError:
             if kind == "ranks":
                 raise  # asked for: say why there is no diagram; within "all": just none

@@ -11,7 +11,7 @@ from benchmark.label_checks import per_class_warning, unseen_label_warnings
 from benchmark.notices import BenchWarning
 from benchmark.protocols import PROTOCOLS
 from benchmark.variants import apply
-from helpers import run_bench, write_csv_dataset
+from helpers import write_csv_dataset
 from tasks import TASKS
 
 
@@ -78,11 +78,11 @@ def test_a_capped_per_class_run_says_so_in_its_record_and_on_the_terminal(tmp_pa
     lines = csv.read_text().splitlines()
     csv.write_text("\n".join([line for line in lines if not line.startswith(("audio/high_4", "audio/high_5",
                                                                                "audio/high_6", "audio/high_7"))]) + "\n")
-    said = []
+    import cli
     from benchmark.runner import run
     from benchmark.spec import RunSpec
-    import cli
 
+    said = []
     record = run(RunSpec("mfcc", f"csv:{csv}", protocol="linear", seeds=1, train_per_class=5,
                          cache_dir=str(tmp_path / "c"), results_dir=str(tmp_path / "r")), cli.registries(), echo=said.append)
     note = record["notes"]["train_per_class_capped"]

@@ -3,7 +3,6 @@ label-efficiency and layer tables are in the report, every figure written is lin
 ranks and figures use plain runs, and no message suggests an option the command lacks."""
 from __future__ import annotations
 
-import re
 
 import pytest
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from _report_runs import write_run
-from benchmark import report, robustness
+from benchmark import report
+from benchmark.report import robustness_table as robustness
 from benchmark.errors import BenchError
 from benchmark.report.curves import fraction_tables
 from benchmark.report.layers import layer_table
@@ -62,7 +63,7 @@ def test_the_default_leaderboard_never_shows_a_variant(tmp_path, variant, with_p
     for fmt in ("markdown", "latex", "html"):
         text = report.render_table(root, fmt)
         assert "99." not in text and "mfcc@4" not in text
-        assert f"1 variant run(s) left out" in text and f"bench table {command}" in text, fmt
+        assert "1 variant run(s) left out" in text and f"bench table {command}" in text, fmt
 
 
 def test_only_variant_runs_is_an_error_naming_their_tables(tmp_path):

@@ -127,24 +127,3 @@ def skipped_ids(record: dict[str, Any]) -> list[str]:
     skipped = record.get("skipped") or {}
     return [str(i) for i in (skipped.get("ids") or [])] if isinstance(skipped, dict) else [str(i) for i in skipped]
 
-
-def plain_ranks(records: list[dict[str, Any]]) -> Any:
-    """``benchmark.ranks.from_records`` over the plain runs (a layer, deformed or training-subset
-    run is another question, and an embedder with only such runs would leave no common task), its
-    error worded for the commands that rank everything (``bench report``, ``bench plot --ranks``:
-    they have no --embedder to narrow it)."""
-    from ..ranks import from_records
-    from ..variants import variant_kinds
-
-    plain = [r for r in records if not variant_kinds(r)]
-    try:
-        return from_records(plain)
-    except BenchError as exc:
-        if "--embedder" not in str(exc):
-            raise
-        systems = sorted({embedder_name(r) for r in plain if r.get("status") == "complete"})
-        raise BenchError(
-            f"No task has finished plain runs of every embedder ({', '.join(systems) or 'none'}), so there is "
-            "nothing to rank. Run every embedder on the same tasks, e.g. `bench run "
-            + " ".join(f"-e {s}" for s in systems[:3]) + " -t <task>`; `bench table` shows the missing cells "
-            "as 'not run'.") from None

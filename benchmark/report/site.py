@@ -197,7 +197,7 @@ def write_site(results_dir: str | Path, out_dir: str | Path) -> Path:
 def _variant_sections(records: list[dict[str, Any]], figures: dict[str, Path], run_link: Any) -> tuple[list[str], list, set[str]]:
     """The robustness, label-efficiency and layer tables (each where such runs exist), with their
     figures; the Table objects among them, for the downloads; the names of the figures placed."""
-    from .. import robustness
+    from . import robustness_table as robustness
     from .curves import fraction_tables
     from .layers import layer_records, layer_table
 
@@ -228,10 +228,11 @@ def _variant_sections(records: list[dict[str, Any]], figures: dict[str, Path], r
 
 def _ranks_section(records: list[dict[str, Any]], figures: dict[str, Path]) -> str:
     """Average ranks across tasks, the Friedman test and the critical-difference diagram."""
+    from ..plots import plain_ranks
     from ..ranks import METHOD, describe
 
     try:
-        text = describe(rec.plain_ranks(records))
+        text = describe(plain_ranks(records))
     except BenchError as exc:
         text = str(exc)
     return ("<h2 id='ranks'>Ranks across tasks</h2>" + f"<pre>{html.escape(text)}</pre>"
