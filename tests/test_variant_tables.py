@@ -158,3 +158,18 @@ def test_notes_name_the_cell_as_its_row_does(tmp_path):
     notes = report.build_tables(root)[0].notes
     assert "mfcc [coala] on demo: 1 clip(s) skipped (a1)" in notes
     assert "mfcc [linear] on demo: 2 clip(s) skipped (b2, b3)" in notes
+
+
+def test_compare_without_protocol_pairs_the_plain_runs(tmp_path):
+    from benchmark.compare import load_pair
+
+    root = tmp_path / "results"
+    write_run(root, "demo", "mfcc", 0.5, finished="2026-11-21T23:00:00")
+    write_run(root, "demo", "coala", 0.6, finished="2026-11-21T23:00:00")
+    newer = variant_run(root, "demo", "mfcc", 0.3, 1, deform="gain:db=-6")  # finished later than the plain run
+    path = next(root.glob(f"runs/demo/mfcc/*-{newer['run_key'][:12]}.json"))
+    path.write_text(json.dumps({**newer, "finished": "2026-11-22T10:00:00"}), encoding="utf-8")
+    a, b = load_pair(root, "demo", "mfcc", "coala")
+    assert not a["protocol"].get("deform") and a["protocol"]["name"] == b["protocol"]["name"] == "coala"
+    a, _ = load_pair(root, "demo", "mfcc", "mfcc", protocol="coala~gain:db=-6")
+    assert a["protocol"]["deform"] == "gain:db=-6"
