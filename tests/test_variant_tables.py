@@ -173,3 +173,26 @@ def test_compare_without_protocol_pairs_the_plain_runs(tmp_path):
     assert not a["protocol"].get("deform") and a["protocol"]["name"] == b["protocol"]["name"] == "coala"
     a, _ = load_pair(root, "demo", "mfcc", "mfcc", protocol="coala~gain:db=-6")
     assert a["protocol"]["deform"] == "gain:db=-6"
+
+
+def test_a_name_with_variant_runs_only_is_not_called_not_run(tmp_path):
+    root = tmp_path / "results"
+    write_run(root, "demo", "coala", 0.6)
+    variant_run(root, "demo", "mfcc", 0.3, 1, deform="gain:db=-6")
+    variant_run(root, "us8k", "coala", 0.3, 2, train_fraction=0.5)
+    table = report.build_tables(root, tasks=["demo", "us8k"], embedders=["coala", "mfcc"])[0]
+    assert [r.label for r in table.rows] == ["coala"] and [c.label for c in table.columns] == ["demo"]
+    assert "2 variant run(s) left out" in table.notes[-1]
+
+
+def test_the_fractions_table_points_at_its_deformed_runs(tmp_path):
+    from benchmark.report import load_records
+
+    root = tmp_path / "results"
+    write_run(root, "demo", "mfcc", 0.9)
+    variant_run(root, "demo", "mfcc", 0.6, 1, train_fraction=0.1)
+    variant_run(root, "demo", "mfcc", 0.4, 2, train_fraction=0.1, deform="noise:color=white,snr=0")
+    (table,) = fraction_tables(load_records(root))
+    assert [c.label for c in table.columns] == ["10%", "100%"]
+    assert table.rows[0].cells[0].mean == pytest.approx(0.6, abs=0.02)  # the clean subset run, not the deformed one
+    assert "1 run(s) on a training subset with deformed audio: see bench table --robustness." in table.notes

@@ -206,7 +206,13 @@ def grid_table(
     ]
     allowed = set(variants)
     left_out = [kinds for kinds in (variant_kinds(r) for r in rec.index(chosen).values()) if not set(kinds) <= allowed]
+    dropped = [r for r in chosen if not set(variant_kinds(r)) <= allowed]
     chosen = [r for r in chosen if set(variant_kinds(r)) <= allowed]
+    # a wanted name with variant runs only is in the note, not a "not run" row or column (it ran)
+    wanted_tasks = [w for w in wanted_tasks if any(rec.task_wanted(r, [w]) for r in chosen)
+                    or not any(rec.task_wanted(r, [w]) for r in dropped)]
+    wanted_emb = [w for w in wanted_emb if any(rec.embedder_wanted(r, [w]) for r in chosen)
+                  or not any(rec.embedder_wanted(r, [w]) for r in dropped)]
     cells = rec.index(chosen)
     task_metrics: dict[str, list[str]] = {}
     for r in chosen:
