@@ -126,4 +126,3 @@ def skipped_count(record: dict[str, Any]) -> int:
 def skipped_ids(record: dict[str, Any]) -> list[str]:
     skipped = record.get("skipped") or {}
     return [str(i) for i in (skipped.get("ids") or [])] if isinstance(skipped, dict) else [str(i) for i in skipped]
-
