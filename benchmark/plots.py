@@ -231,6 +231,12 @@ def write_plots(results_dir: str | Path, out_dir: str | Path, fmt: str = "png", 
     points = entries([r for r in records if not variant_kinds(r)])
     out, written = Path(out_dir), []
     wanted = KINDS if kind == "all" else (kind,)
+    if not points:  # variant runs only: their own figures, none of the plain-run ones
+        if kind in ("bars", "heatmap", "dim", "throughput"):
+            raise BenchError(f"No plain runs in {results_dir} (full training set, clean audio, default layer): "
+                             "its runs are variants. Plot them with --kind fractions or --kind layers, tabulate "
+                             "them with bench table --robustness, --fractions or --layers, or run the plain one.")
+        wanted = tuple(k for k in wanted if k not in ("bars", "heatmap", "dim", "throughput"))
     if "bars" in wanted:
         written += [task_bars(points, t, out / f"bars-{safe_name(t)}.{fmt}") for t in sorted({p["task"] for p in points})]
     if "heatmap" in wanted:

@@ -78,3 +78,15 @@ def test_figures_of_plain_runs_draw_no_variant(results, tmp_path, monkeypatch):
     for name in ("task_bars", "heatmap", "scatter"):
         assert all(m < 0.9 and "@" not in label and "~" not in label for _, label, m in drawn[name]), name
     assert {label for _, label, _ in drawn["layer_curves"]} >= {"hf:x@4", "hf:x@5"}
+
+
+def test_variant_runs_only_plot_their_own_figures_and_the_report_is_written(tmp_path):
+    root = tmp_path / "results"
+    variant_run(root, "demo", "mfcc", 0.3, 1, deform="gain:db=-6")
+    variant_run(root, "demo", "mfcc", 0.4, 2, train_fraction=0.5)
+    written = [p.name for p in plots.write_plots(root, tmp_path / "figs")]
+    assert written == ["fractions-demo.png"]
+    code, out = invoke("plot", "--kind", "bars", "--results-dir", root, "-o", tmp_path / "figs")
+    assert code == 2 and "No plain runs" in out and "--kind fractions" in out
+    html = report.write_site(root, tmp_path / "site").read_text()
+    assert "id='robustness'" in html and "id='fractions'" in html and "figures/fractions-demo.png" in html
