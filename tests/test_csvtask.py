@@ -1,6 +1,7 @@
 import pytest
 
 from benchmark.errors import BenchError, DataMissingError
+from benchmark.notices import BenchWarning
 from tasks import TASKS
 from helpers import write_csv_dataset
 
@@ -30,7 +31,8 @@ def test_multilabel_and_declared_regression(tmp_path):
     assert task.encode_targets(task.clips(tmp_path)).tolist() == [[1, 0, 1], [0, 1, 0]]
     (tmp_path / "reg.csv").write_text("path,label,split\na.wav,0.5;1,train\nb.wav,2;3,test\n")
     (tmp_path / "num.csv").write_text("path,label,split\na.wav,0.5,train\nb.wav,2,test\n")
-    assert TASKS.create(f"csv:{tmp_path / 'num.csv'}").kind == "multiclass"  # numbers are labels unless declared
+    with pytest.warns(BenchWarning, match=r"\?kind=regression"):  # numbers are labels unless declared: said so
+        assert TASKS.create(f"csv:{tmp_path / 'num.csv'}").kind == "multiclass"
     task = TASKS.create(f"csv:{tmp_path / 'reg.csv'}?kind=regression")
     assert task.kind == "regression" and task.metrics == ("r2",)
     assert task.encode_targets(task.clips(tmp_path)).tolist() == [[0.5, 1.0], [2.0, 3.0]]
