@@ -98,7 +98,7 @@ def _executor_options(function):
         click.option("--no-shared-cache", is_flag=True,
                      help="Ray: the cache folder is not shared by all nodes; workers send embeddings back to this process."),
         click.option("--threads", type=click.IntRange(1), default=None,
-                     help="torch threads in every process (default: torch's default here); fixed so that executors agree bit for bit."),
+                     help="Threads of torch and of the BLAS/OpenMP pools in every process (default: torch's default here); fixed so that executors agree bit for bit."),
     ]):
         function = option(function)
     return function
@@ -335,7 +335,7 @@ def table(paper, fmt, tasks, embedders, all_metrics, layers, results_dir, fracti
     from benchmark.report import render_fractions, render_table
 
     if robustness:
-        from benchmark.robustness import render as render_robustness
+        from benchmark.report.robustness_table import render as render_robustness
 
         text = render_robustness(default_results_dir(results_dir), fmt, tasks=tasks, embedders=embedders)
     elif fractions:
@@ -391,10 +391,11 @@ def plot(output, fmt, kind, ranks, results_dir):
     for path in write_plots(root, output or root / "figures", fmt=fmt, kind="ranks" if ranks else kind):
         click.echo(f"Wrote {path}")
     if ranks:
-        from benchmark.ranks import describe, from_records
+        from benchmark.ranks import describe
         from benchmark.report import load_records
+        from benchmark.plots import plain_ranks
 
-        click.echo(describe(from_records(load_records(root))))
+        click.echo(describe(plain_ranks(load_records(root))))
 
 
 @cli.command()

@@ -12,6 +12,7 @@ from .errors import BenchError
 from .identity import (display_name, latest_run, matches, require_one_choice, require_one_clip_set,
                        require_same_data)
 from .results import protocol_label
+from .variants import variant_kinds
 from .stats import NOT_COMPARABLE, TOO_FEW, paired_test
 from .suggest import command
 
@@ -26,7 +27,9 @@ def load_pair(results_dir: str | Path, task: str, embedder_a: str, embedder_b: s
     records = []
     for name in (embedder_a, embedder_b):
         require_one_choice(complete, task, name)
-        record = latest_run(complete, task, name, protocol)
+        # without --protocol, the plain run (a deformed or training-subset run is one only when asked for)
+        plain = [r for r in complete if not variant_kinds(r)]
+        record = (latest_run(plain, task, name) if protocol is None else None) or latest_run(complete, task, name, protocol)
         if record is None:
             what = f"task '{task}'" + (f", protocol '{protocol}'" if protocol else "")
             raise BenchError(f"No complete run of embedder '{name}' on {what} in {store.root}. "

@@ -24,6 +24,7 @@ from matplotlib.figure import Figure  # the object API: no pyplot, no global bac
 from matplotlib.ticker import NullFormatter, ScalarFormatter
 
 from .errors import BenchError
+from .variants import variant_kinds
 from .report import records as rec
 from .stats import clip_interval
 from .report.reference import load_published, reported_for
@@ -56,6 +57,27 @@ def entries(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "clips_per_s": (record.get("timings") or {}).get("extract_clips_per_s"),
         })
     return out
+
+
+def plain_ranks(records: list[dict[str, Any]]) -> Any:
+    """``benchmark.ranks.from_records`` over the plain runs (a layer, deformed or training-subset
+    run is another question, and an embedder with only such runs would leave no common task), its
+    error worded for the commands that rank everything (``bench report``, ``bench plot --ranks``:
+    they have no --embedder to narrow it)."""
+    from .ranks import from_records
+
+    plain = [r for r in records if not variant_kinds(r)]
+    try:
+        return from_records(plain)
+    except BenchError as exc:
+        if "--embedder" not in str(exc):
+            raise
+        systems = sorted({rec.embedder_name(r) for r in plain if r.get("status") == "complete"})
+        raise BenchError(
+            f"No task has finished plain runs of every embedder ({', '.join(systems) or 'none'}), so there is "
+            "nothing to rank. Run every embedder on the same tasks, e.g. `bench run "
+            + " ".join(f"-e {s}" for s in systems[:3]) + " -t <task>`; `bench table` shows the missing cells "
+            "as 'not run'.") from None
 
 
 def _save(fig: Figure, path: Path) -> Path:
@@ -204,12 +226,20 @@ def write_plots(results_dir: str | Path, out_dir: str | Path, fmt: str = "png", 
     if kind != "all" and kind not in KINDS:
         raise BenchError(f"Unknown plot kind '{kind}'. Choose one of: all, {', '.join(KINDS)}.")
     records = rec.load_records(results_dir)
-    points = entries(records)
-    if not points:
+    if not entries(records):
         raise BenchError(f"No finished runs in {results_dir}: nothing to plot. Run one first, e.g. "
                          "`bench run --embedder mfcc --task demo`.")
+    # plain runs only, as in the leaderboard: a variant (deformed, training subset, layer) drawn
+    # under its embedder's name would pass for the plain run; variants have their own figures
+    points = entries([r for r in records if not variant_kinds(r)])
     out, written = Path(out_dir), []
     wanted = KINDS if kind == "all" else (kind,)
+    if not points:  # variant runs only: their own figures, none of the plain-run ones
+        if kind in ("bars", "heatmap", "dim", "throughput"):
+            raise BenchError(f"No plain runs in {results_dir} (full training set, clean audio, default layer): "
+                             "its runs are variants. Plot them with --kind fractions or --kind layers, tabulate "
+                             "them with bench table --robustness, --fractions or --layers, or run the plain one.")
+        wanted = tuple(k for k in wanted if k not in ("bars", "heatmap", "dim", "throughput"))
     if "bars" in wanted:
         written += [task_bars(points, t, out / f"bars-{safe_name(t)}.{fmt}") for t in sorted({p["task"] for p in points})]
     if "heatmap" in wanted:
@@ -221,18 +251,18 @@ def write_plots(results_dir: str | Path, out_dir: str | Path, fmt: str = "png", 
     if "layers" in wanted:
         from .layers import split_name
 
-        swept = sorted({p["task"] for p in points if split_name(p["embedder"])[1] is not None})
+        layered = entries([r for r in records if set(variant_kinds(r)) <= {"layer"}])
+        swept = sorted({p["task"] for p in layered if split_name(p["embedder"])[1] is not None})
         if not swept and kind == "layers":
             raise BenchError(f"No layer-sweep runs in {results_dir}: run one first, e.g. "
                              "`bench run -e hf:<model or folder> -t demo --layers all`.")
-        written += [layer_curves([p for p in points if p["task"] == t], t, out / f"layers-{safe_name(t)}.{fmt}")
+        written += [layer_curves([p for p in layered if p["task"] == t], t, out / f"layers-{safe_name(t)}.{fmt}")
                     for t in swept]
     if "ranks" in wanted:
         from .cd_diagram import cd_diagram
-        from .ranks import from_records
 
         try:
-            written.append(cd_diagram(from_records(records), out / f"ranks.{fmt}", _save))
+            written.append(cd_diagram(plain_ranks(records), out / f"ranks.{fmt}", _save))
         except BenchError:
             if kind == "ranks":
                 raise  # asked for: say why there is no diagram; within "all": just none

@@ -24,6 +24,7 @@ import numpy as np
 
 from . import config, layers, robustness, variants
 from .checks import check_config, check_device, check_jobs, check_scorable
+from .label_checks import per_class_warning, unseen_label_warnings
 from .clips import Clip, Split, clip_list_hash
 from .errors import BenchError, DataMissingError
 from .extract import extract
@@ -108,7 +109,8 @@ def prepare(spec: RunSpec, registries: Registries, echo: Echo = _quiet, embedder
     if not clips:  # a run without clips would save a "complete" record without a score
         raise BenchError(f"Task '{task.name}' has no clips to evaluate" + (f" ({len(skipped)} missing were skipped)"
                          if skipped else "") + f". Run '{check_command}' to see what it found.")
-    check_splits(task.name, task.splits(clips), clips)  # a leaking split fails before any extraction
+    splits = task.splits(clips)
+    check_splits(task.name, splits, clips)  # a leaking split fails before any extraction
     protocol = for_task(registries.protocols.create(spec.protocol or task.protocol),
                         getattr(task, "protocol_group", task.dataset))
     if spec.fast_matmul:
@@ -119,6 +121,11 @@ def prepare(spec: RunSpec, registries: Registries, echo: Echo = _quiet, embedder
     for warning in check_scorable(task, clips):  # before extraction, not "nan ± nan" after it
         echo(warning)
     protocol = variants.apply(protocol, spec)
+    for warning in unseen_label_warnings(task, splits, clips, protocol):  # else 0% without a word
+        echo(warning)
+    capped = per_class_warning(task, splits, clips, protocol)  # --train-per-class N above a class's clips
+    if capped:
+        echo(f"Warning: {capped}")
     embedder = embedder if embedder is not None else create_embedder(spec, registries)
     if embedder.input_kind != task.input_kind:
         raise BenchError(
@@ -152,6 +159,8 @@ def prepare(spec: RunSpec, registries: Registries, echo: Echo = _quiet, embedder
         record = new_record(run_key, about, task_info, protocol.to_dict(), seeds, store.key)
         record["spec"] = spec_names(spec)  # the names as a suggested command must give them
         record["notes"].update(variants.notes(protocol, spec.seeds))
+        if capped:
+            record["notes"]["train_per_class_capped"] = capped
     elif record["status"] == "complete":
         echo(f"Already complete: {results.path_for(record)}")
     else:
@@ -226,6 +235,10 @@ def probe_split(task: Any, protocol: Protocol, split: Split, frames: Mapping[str
     elif not valid_ids:
         raise BenchError(f"Protocol '{protocol.name}' needs a validation set, but split {split.name} of "
                          f"task '{task.name}' has none. Use --protocol coala or linear.")
+    if not train_ids:  # e.g. 2 folds, one the test fold and one the validation fold
+        raise BenchError(f"Split {split.name} of task '{task.name}' leaves no training clips for protocol "
+                         f"'{protocol.name}', which holds out a validation set: give the task more folds, or "
+                         "use a protocol without validation (--protocol coala or linear).")
 
     def data(ids: list[str]) -> tuple[list[np.ndarray], np.ndarray]:
         return [frames[i] for i in ids], task.encode_targets([clips[i] for i in ids])

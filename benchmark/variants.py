@@ -92,6 +92,45 @@ def label_suffix(protocol: dict) -> str:
     return out
 
 
+#: a variant kind → what it is and the command whose table compares it
+VARIANT_TABLES = {
+    "deformed": "bench table --robustness",
+    "training-subset": "bench table --fractions",
+    "layer": "bench table --layers",
+}
+
+
+def variant_kinds(record: dict) -> list[str]:
+    """What makes a run record other than the plain run of its embedder, task and protocol:
+    ``deformed`` (--deform), ``training-subset`` (--train-fraction, --train-per-class), ``layer``
+    (--layer/--layers: embedder ``name@N``); [] for a plain run. A protocol other than the task's
+    default is not a variant: it is a row of its own, labelled by its protocol."""
+    from .layers import split_name
+
+    protocol = record.get("protocol") or {}
+    out = []
+    if protocol.get("deform"):
+        out.append("deformed")
+    if protocol.get("train_fraction") is not None or protocol.get("train_per_class") is not None:
+        out.append("training-subset")
+    if split_name(str((record.get("embedder") or {}).get("name", "")))[1] is not None:
+        out.append("layer")
+    return out
+
+
+def left_out_note(kinds: list[list[str]]) -> str:
+    """The note of a table of plain runs that left out these variant runs (their kinds each). Each
+    run is counted once, under the table that shows it: a deformed run on a training subset is
+    in the robustness table."""
+    counts: dict[str, int] = {}
+    for found in kinds:
+        kind = next(k for k in VARIANT_TABLES if k in found)
+        counts[kind] = counts.get(kind, 0) + 1
+    parts = [f"{counts[kind]} {kind} ({command})" for kind, command in VARIANT_TABLES.items() if kind in counts]
+    return (f"Plain runs only: {len(kinds)} variant run(s) left out, compared in their own tables: "
+            f"{', '.join(parts)}.")
+
+
 def base_label(label: str) -> str:
     """The protocol label without its variant part: ``coala@10%`` → ``coala``."""
     for mark in ("@", "~"):

@@ -12,8 +12,10 @@ from typing import Any, Sequence
 from urllib.parse import parse_qs
 
 from benchmark.errors import BenchError, DataMissingError
+from benchmark.label_checks import numeric_labels
+from benchmark.notices import warn
 
-from .base import Clip, KINDS, Split, Task, kfold_splits, official_split
+from .base import Clip, KINDS, Split, Task, _natural_key, kfold_splits, official_split
 
 METRICS = {"multiclass": ("accuracy",), "multilabel": ("roc_auc", "pr_auc"), "regression": ("r2",)}
 #: the options of ``csv:PATH?key=value``
@@ -41,6 +43,16 @@ class CsvTask(Task):
         self.kind = kind or ("multilabel" if self._table["label"].astype(str).str.contains(";").any() else "multiclass")
         self.metrics = METRICS[self.kind]
         targets = [self._target(v) for v in self._table["label"]]
+        self.numeric_label_hint = None
+        if kind is None and self.kind == "multiclass" and numeric_labels(self._table["label"]):
+            # numbers read as class names: a regression target scores ~0% with no other sign
+            self.numeric_label_hint = (f"Its labels are all numbers, read as class names: if they are values to "
+                                       f"predict, run csv:{csv_path}?kind=regression (?kind=multiclass keeps classes "
+                                       "and this hint quiet).")
+            if not all(float(v).is_integer() for v in self._table["label"]):
+                warn(f"{self.csv_path}: every label is a number and some are not whole (e.g. "
+                     f"{next(v for v in self._table['label'] if not float(v).is_integer())}): they are read as "
+                     f"{len(set(targets))} class names. {self.numeric_label_hint}")
         if self.kind == "multiclass":
             self.labels = tuple(sorted({str(t) for t in targets}))
         elif self.kind == "multilabel":
@@ -77,7 +89,8 @@ class CsvTask(Task):
         layout = ("Give it a header line 'path,label,fold' (or 'path,label,split' with train/valid/test) and "
                   "one line per audio file.")
         try:
-            table = pd.read_csv(self.csv_path, dtype={"path": str, "label": str, "split": str})
+            # folds as written: read as numbers, a blank cell would turn "1" into "1.0" and itself into "nan"
+            table = pd.read_csv(self.csv_path, dtype={"path": str, "label": str, "split": str, "fold": str})
         except pd.errors.EmptyDataError:
             raise BenchError(f"{self.csv_path} is empty. {layout}") from None
         except (pd.errors.ParserError, UnicodeDecodeError) as exc:
@@ -97,10 +110,8 @@ class CsvTask(Task):
             rows = list(table.index[table["label"].isna()][:5] + 2)
             raise BenchError(f"{self.csv_path}: empty label on line(s) {rows}. Fill them or remove the rows.")
         _refuse_repeated_paths(self.csv_path, table)
-        if "split" in table.columns:
-            unknown = sorted(set(table["split"].str.lower()) - set(SPLIT_NAMES))
-            if unknown:
-                raise BenchError(f"{self.csv_path}: unknown split values {unknown}; use train, valid or test.")
+        column = "fold" if "fold" in table.columns else "split"
+        table[column] = _checked_groups(self.csv_path, table[column], column)
         return table
 
     def _target(self, value: str) -> Any:
@@ -120,17 +131,29 @@ class CsvTask(Task):
     def clips(self, root: Path) -> list[Clip]:
         clips = []
         for i, row in self._table.iterrows():
-            group = str(row["fold"]) if "fold" in row else SPLIT_NAMES[str(row["split"]).lower()]
+            group = str(row["fold"]) if "fold" in row else str(row["split"])
             clips.append(Clip(id=str(row["path"]), target=self._target(row["label"]),
                               path=self.csv_path.parent / str(row["path"]), group=group))
         return clips
 
     def splits(self, clips: Sequence[Clip]) -> list[Split]:
         if "fold" in self._table.columns:
-            return kfold_splits(clips)
+            # the folds of the file (a single fold is refused by the split-leak check, naming it)
+            splits = kfold_splits(clips, sorted(set(self._table["fold"]), key=_natural_key))
+            for split in splits:  # every row's fold has clips, but --skip-missing may have dropped them all
+                if not split.test or (len(splits) > 1 and not (split.train or split.valid)):
+                    empty = split.name.removeprefix("fold") if not split.test else "every other fold"
+                    raise BenchError(f"{self.csv_path}: split {split.name} has no {'test' if not split.test else 'training'} "
+                                     f"clips: the clips of fold {empty} are all missing or skipped. Restore them "
+                                     f"(bench data check csv:{self.csv_path}) or remove the fold's rows.")
+            return splits
         split = official_split(clips)
         if not split.train or not split.test:
-            raise BenchError(f"{self.csv_path}: the split column needs at least one train and one test row.")
+            absent = [name for name, ids in (("train", split.train), ("test", split.test)) if not ids]
+            raise BenchError(f"{self.csv_path}: the split column needs at least one train and one test clip; there "
+                             f"is no {' and no '.join(absent)} clip" + (" left (the others are missing or skipped)"
+                                                                        if len(clips) < len(self._table) else "")
+                             + ".")
         return [split]
 
     def config(self) -> dict[str, Any]:
@@ -166,3 +189,46 @@ def _refuse_repeated_paths(csv_path: Path, table: Any) -> None:
         + ". A file in two folds would be tested on after training on it, a file with two labels has no one "
         "target: keep one line per file (several labels go on one line, ';'-separated). " + SOURCES_NOTE
     )
+
+
+def _checked_groups(csv_path: Path, values: Any, column: str) -> Any:
+    """The fold or split column, stripped (and splits in their canonical names), or an error that
+    names the lines of every cell that cannot be read as one: blank, whitespace or NaN cells (which
+    would become a fold of their own), a split outside train/valid/test, and two spellings of one
+    fold ("1" and "1.0", "A" and "a"), which would be two folds."""
+    text = values.astype(object).where(values.notna(), "").astype(str).str.strip()
+    blank = list(text.index[text == ""] + 2)
+    if blank:
+        raise BenchError(f"{csv_path}: empty (or NaN) {column} on line(s) {_lines(blank)}; every row needs its "
+                         + ("fold (e.g. 1..5)" if column == "fold" else "split (train, valid or test)")
+                         + ". Fill the cells or remove the rows.")
+    if column == "split":
+        unknown = text[~text.str.lower().isin(list(SPLIT_NAMES))]
+        if len(unknown):
+            found = sorted(set(unknown))
+            raise BenchError(f"{csv_path}: unknown split values {found} on line(s) {_lines(list(unknown.index + 2))}; "
+                             f"use train, valid or test (also accepted: {', '.join(sorted(set(SPLIT_NAMES) - {'train', 'valid', 'test'}))}).")
+        return text.str.lower().map(SPLIT_NAMES)
+    spellings: dict[str, set[str]] = {}
+    for value in set(text):
+        spellings.setdefault(_fold_key(value), set()).add(value)
+    clashes = [sorted(group) for group in spellings.values() if len(group) > 1]
+    if clashes:
+        where = "; ".join(" and ".join(f"'{v}' (line(s) {_lines(list(text.index[text == v] + 2))})" for v in group)
+                          for group in clashes[:3])
+        raise BenchError(f"{csv_path}: one fold is written in two ways, which would make two folds: {where}. "
+                         "Write each fold one way (e.g. 1, 2, 3).")
+    return text
+
+
+def _fold_key(value: str) -> str:
+    """What two spellings of one fold share: the number ("1", "1.0", "01"), else the lower case name."""
+    try:
+        number = float(value)
+    except ValueError:
+        return value.lower()
+    return f"{number:g}" if number == number else value.lower()
+
+
+def _lines(lines: list[int]) -> str:
+    return ", ".join(map(str, lines[:8])) + (f" (+{len(lines) - 8} more)" if len(lines) > 8 else "")

@@ -217,7 +217,7 @@ def test_specs_parse_canonically_and_errors_help():
 
 
 def test_deformed_run_caches_apart_and_the_table_pairs_it(tmp_path):
-    from benchmark.robustness import render
+    from benchmark.report.robustness_table import render
 
     csv = write_csv_dataset(tmp_path / "data")
     cache = tmp_path / "cache"

@@ -201,3 +201,20 @@ def test_a_deform_grid_on_ray_gives_the_local_scores_and_deformed_caches(ray_ses
     # not shared: the driver writes the deformed shards the workers send back, the same frames
     unshared = run_grid(specs(3), cli.registries(), "ray", threads=2, shared_cache=False)
     assert keyed(unshared) == keyed(local) and stored(tmp_path / "c3") == stored(tmp_path / "c1")
+
+
+def test_ray_workers_fill_the_cache_bitwise_as_the_local_executor(ray_session, tmp_path):
+    """Ray starts a worker with OMP_NUM_THREADS set to the CPUs it reserves (1 here, while the grid
+    runs 2 threads, as on a cluster whose --cpus-per-worker is below --threads); the workers pin the
+    driver's BLAS threads, so the one cache key holds the same MFCC bytes whichever executor filled
+    it (3 s clips: the BLAS splits their products)."""
+    from test_threads import cached_frames, long_clip_csv
+
+    task = f"csv:{long_clip_csv(tmp_path / 'data')}"
+    common = dict(seeds=1, protocol="linear")
+    local = run({**common, "cache_dir": tmp_path / "c1", "results_dir": tmp_path / "r1"}, ["mfcc"], [task], "local")
+    on_ray = run({**common, "cache_dir": tmp_path / "c2", "results_dir": tmp_path / "r2"}, ["mfcc"], [task], "ray",
+                 cpus_per_worker=1)
+    one, two = cached_frames(tmp_path / "c1"), cached_frames(tmp_path / "c2")
+    assert len(one) == 8 and one == two
+    assert scores(local) == scores(on_ray)

@@ -6,27 +6,59 @@ chunking of :mod:`benchmark.extract`; only the dispatch differs, so both give th
 """
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from typing import Iterator
 
 EXECUTORS = ("local", "ray")
 
 
+#: what thread pools read when they start: libraries loaded after the pinning, child processes
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
+                    "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
 def resolve_threads(threads: int | None) -> int:
-    """The torch thread count a grid runs with: the one given, else torch's default here.
+    """The thread count a grid runs with: the one given, else torch's default here.
     Thread count changes float bits, so every process of a grid uses this one value."""
     import torch
 
     return int(threads) if threads else int(torch.get_num_threads())
 
 
+def pin_threads(threads: int) -> None:
+    """Every thread pool the numbers depend on, ``threads`` threads, for the rest of this process
+    (a Ray worker): torch's intra-op pool; the BLAS and OpenMP pools of the libraries loaded
+    (numpy's and scipy's OpenBLAS, MKL, torch's OpenMP, through threadpoolctl); and the variables
+    that pools read when they start later (a library imported afterwards, a decoding process).
+    Ray starts its workers with OMP_NUM_THREADS=1, the machine's BLAS with every core: a BLAS
+    product (MFCC's mel filterbank) cut into another number of pieces sums in another order."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    os.environ.update({name: str(int(threads)) for name in THREAD_VARIABLES})
+    torch.set_num_threads(int(threads))
+    threadpool_limits(limits=int(threads))
+
+
 @contextmanager
 def pinned_threads(threads: int) -> Iterator[None]:
+    """:func:`pin_threads` for the time of the block, then every pool and variable as it was.
+    torch's inter-op pool is not pinned: it runs independent operations side by side (no sum is
+    split across it), so it cannot change a number, and torch lets it be set only once."""
     import torch
+    from threadpoolctl import threadpool_limits
 
     before = torch.get_num_threads()
-    torch.set_num_threads(int(threads))
+    variables = {name: os.environ.get(name) for name in THREAD_VARIABLES}
     try:
-        yield
+        with threadpool_limits(limits=None):  # restores the pools as they were on the way out
+            pin_threads(threads)
+            yield
     finally:
         torch.set_num_threads(before)
+        for name, value in variables.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

@@ -13,8 +13,9 @@ The driver (this process) prepares every cell (names, clips, RunRecords), then
   locally); a cell's embeddings go into the object store once. The driver records each split as
   it arrives, so a killed driver resumes from the finished chunks and splits.
 
-Every worker pins the same torch thread count as the driver, so on CPU the scores are bitwise
-those of the local executor.
+Every worker pins the same thread count as the driver in every pool the numbers depend on (torch,
+BLAS, OpenMP: ``executors.pin_threads``), so on CPU the embeddings, the cache and the scores are
+bitwise those of the local executor on machines of the same CPU and libraries.
 """
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ from ..registry import Registries
 from ..runner import Cell, finish, note_extraction, pending_splits, prepare, probe_split, record_split
 from ..spec import RunSpec
 from ..store import EmbeddingStore, clip_key
-from . import pinned_threads, resolve_threads
+from . import pin_threads, pinned_threads, resolve_threads
 from .local import Embedders, embedder_key, locked
 from .ray_address import check_address, connect
 
@@ -112,11 +113,9 @@ class ChunkWorker:
 
     def __init__(self, spec: RunSpec, registries: Registries, threads: int, embedder_config: dict,
                  cache_dir: str | None) -> None:
-        import torch
-
         from ..runner import create_embedder
 
-        torch.set_num_threads(threads)
+        pin_threads(threads)  # Ray started this worker with OMP_NUM_THREADS=1: the same pools as the driver
         self.embedder = create_embedder(spec, registries)
         self.store = EmbeddingStore(Path(cache_dir), embedder_config) if cache_dir else None
 
@@ -133,9 +132,7 @@ class ChunkWorker:
 
 def _probe(task: Any, protocol: Any, split: Any, frames: dict, clips: dict, seeds: list[int], device: str,
            threads: int, deformed: dict | None = None) -> tuple[list[dict], float]:
-    import torch
-
-    torch.set_num_threads(threads)
+    pin_threads(threads)
     frames = robustness.split_frames(frames, deformed or {}, split, protocol)  # --deform: deformed test frames
     started = time.perf_counter()
     scores = probe_split(task, protocol, split, frames, clips, seeds, device)

@@ -50,7 +50,11 @@ def build_tables(
             "or pass --paper coala|contextual|mulap to see the published numbers alone."
         )
     _check_filters(records, tasks, embedders, results_dir)
-    return [grid_table(records, tasks, embedders, all_metrics=all_metrics)]
+    table = grid_table(records, tasks, embedders, all_metrics=all_metrics)
+    if not table.rows and table.left_out:
+        raise BenchError(f"No plain runs to compare in {results_dir}: {table.notes[-1]} Or run the plain one, "
+                         "e.g. the same `bench run` without --deform, --train-fraction/--train-per-class or --layer.")
+    return [table]
 
 
 def _check_filters(records: list, tasks: list[str], embedders: list[str], results_dir: str | Path) -> None:

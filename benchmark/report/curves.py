@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from ..variants import base_label
+from ..variants import base_label, variant_kinds
 from . import records as rec
 from .table import Column, Row, Table, _our_cell
 
@@ -97,7 +97,13 @@ USED_NOTE = ("'used': the share of the training clips actually trained on, mean 
 def fraction_tables(records: Iterable[dict[str, Any]], tasks: Iterable[str] | None = None,
                     embedders: Iterable[str] | None = None) -> list[Table]:
     """One table per (task, axis): a row per embedder [protocol], a column per training-set size."""
+    records = list(records)
     found = curves(records, tasks, embedders)
+    # deformed runs on a training subset are robustness rows (paired with their clean subset run)
+    deformed: dict[str, int] = {}
+    for (task, _, _), record in rec.index(records).items():
+        if set(variant_kinds(record)) >= {"deformed", "training-subset"}:
+            deformed[task] = deformed.get(task, 0) + 1
     tables = []
     for task, axis in dict.fromkeys((c.task, c.axis) for c in found):
         mine = [c for c in found if c.task == task and c.axis == axis]
@@ -113,4 +119,7 @@ def fraction_tables(records: Iterable[dict[str, Any]], tasks: Iterable[str] | No
                             notes=["Each size is a run of its own: every (split, seed) trains on its own seeded, "
                                    "stratified subset; the subsets of a seed are nested; validation and test sets "
                                    "are the full ones."] + ([USED_NOTE] if axis == "fraction" else [])))
+        if deformed.get(task):
+            tables[-1].notes.append(f"{deformed[task]} run(s) on a training subset with deformed audio: see "
+                                    "bench table --robustness.")
     return tables

@@ -21,7 +21,7 @@ def layer_table(records: Iterable[dict[str, Any]], tasks: Iterable[str] | None =
     wanted = set(embedders or [])
     chosen = [r for r in layer_records(records)
               if not wanted or any(embedder_matches(r, w, any_layer=True) for w in wanted)]
-    table = grid_table(chosen, tasks)
+    table = grid_table(chosen, tasks, variants=("layer",))
     table.rows.sort(key=lambda row: (split_name(row.embedder or row.label)[0],
                                      split_name(row.embedder or row.label)[1] or 0, row.label))
     table.key, table.title = "layers", "Layer sweep: mean ± std over seeds (%), one row per layer"

@@ -156,9 +156,12 @@ def write_site(results_dir: str | Path, out_dir: str | Path) -> Path:
         index += ["<h2>Leaderboard</h2>", formats.to_html(grid, run_link=link(""))]
     else:
         index.append("<p>No runs yet: run <code>bench run --embedder mfcc --task demo</code>.</p>")
+    variant_sections, variant_tables, placed = _variant_sections(records, figures, link(""))
+    index += variant_sections
     index.append("<h2>Tables of the papers</h2>")
     paper_tables = [paper_table(t, records, published) for key in ("coala", "contextual", "mulap") for t in PAPERS[key]]
     index += [formats.to_html(t, run_link=link("")) for t in paper_tables]
+    placed |= {f"bars-{safe_name(t)}" for t in tasks} | {"ranks"}
     if figures:
         index.append("<h2>Figures</h2>")
         index += [_figure(figures.get(name), "figures/", alt) for name, alt in (
@@ -166,6 +169,8 @@ def write_site(results_dir: str | Path, out_dir: str | Path) -> Path:
             ("score-vs-throughput", "score against extraction throughput"))]
         index += [_figure(figures[f"bars-{safe_name(t)}"], "figures/", f"{t}: scores with 95% CIs")
                   for t in tasks if f"bars-{safe_name(t)}" in figures]
+        placed |= {"heatmap", "score-vs-dim", "score-vs-throughput"}
+        index += [_figure(figures[name], "figures/", name) for name in sorted(set(figures) - placed)]  # none unlinked
     index.append(_ranks_section(records, figures))
     index.append("<h2>Tasks</h2><ul>" + "".join(
         f"<li><a href='tasks/{safe_name(t)}.html'>{html.escape(t)}</a></li>" for t in tasks) + "</ul>")
@@ -179,7 +184,7 @@ def write_site(results_dir: str | Path, out_dir: str | Path) -> Path:
                  f"<th>seeds</th><th>run</th></tr></thead><tbody>{run_rows}</tbody></table>")
 
     # the same tables in the other formats, for download
-    all_tables = ([grid] if grid is not None else []) + paper_tables
+    all_tables = ([grid] if grid is not None else []) + variant_tables + paper_tables
     for name, fmt in (("tables.md", "markdown"), ("tables.tex", "latex"), ("tables.csv", "csv"), ("tables.json", "json")):
         (out / name).write_text(render_tables(all_tables, fmt), encoding="utf-8")
     index.append("<h2>Downloads</h2><ul>" + "".join(
@@ -189,12 +194,45 @@ def write_site(results_dir: str | Path, out_dir: str | Path) -> Path:
     return path
 
 
+def _variant_sections(records: list[dict[str, Any]], figures: dict[str, Path], run_link: Any) -> tuple[list[str], list, set[str]]:
+    """The robustness, label-efficiency and layer tables (each where such runs exist), with their
+    figures; the Table objects among them, for the downloads; the names of the figures placed."""
+    from . import robustness_table as robustness
+    from .curves import fraction_tables
+    from .layers import layer_records, layer_table
+
+    out: list[str] = []
+    placed: set[str] = set()
+    rows = robustness.rows(records)
+    if rows:
+        out += ["<h2 id='robustness'>Robustness: clean against deformed test audio</h2>",
+                robustness.render_rows(rows, "html"),
+                "<p class='legend'>Drop = clean - deformed over the (split, seed) pairs both runs share, in points, "
+                "with its paired 95% CI (<code>bench table --robustness</code>).</p>"]
+    tables = fraction_tables(records)
+    if tables:
+        out.append("<h2 id='fractions'>Label efficiency: score by training-set size</h2>")
+        out += [formats.to_html(t, run_link=run_link) for t in tables]
+        names = sorted(n for n in figures if n.startswith(("fractions-", "per-class-")))
+        out += [_figure(figures[name], "figures/", f"{name}: score against training-set size") for name in names]
+        placed |= set(names)
+    if layer_records(records):
+        layers = layer_table(records)
+        tables.append(layers)
+        out += ["<h2 id='layers'>Layer sweeps</h2>", formats.to_html(layers, run_link=run_link)]
+        names = sorted(n for n in figures if n.startswith("layers-"))
+        out += [_figure(figures[name], "figures/", f"{name}: score against layer") for name in names]
+        placed |= set(names)
+    return out, tables, placed
+
+
 def _ranks_section(records: list[dict[str, Any]], figures: dict[str, Path]) -> str:
-    """Ranks across tasks: the leaderboard, the Friedman test, the pairs that differ and the diagram."""
-    from ..ranks import METHOD, describe, from_records
+    """Ranks across tasks (plain runs): the leaderboard, the Friedman test, the pairs that differ and the diagram."""
+    from ..plots import plain_ranks
+    from ..ranks import METHOD, describe
 
     try:
-        text = describe(from_records(records))
+        text = describe(plain_ranks(records))
     except BenchError as exc:
         text = str(exc)
     return ("<h2 id='ranks'>Ranks across tasks</h2>" + f"<pre>{html.escape(text)}</pre>"

@@ -8,6 +8,7 @@ from typing import Any, Callable, Iterable
 
 from . import records as rec
 from ..identity import one_clip_set_per_name
+from ..variants import left_out_note, variant_kinds
 from .reference import PaperTable, Reported, load_published
 
 #: an entry whose paired test against the column's best gives p >= ALPHA gets the "not significant" mark
@@ -72,6 +73,8 @@ class Table:
     with_average: bool = False
     #: metrics averaged (like with like): those of two or more columns
     average_metrics: list[str] = field(default_factory=list)
+    #: variant runs this table of plain runs left out (see variants.left_out_note)
+    left_out: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -209,7 +212,8 @@ def _skip_notes(table: Table) -> None:
             if cell.skipped and cell.record is not None:
                 ids = rec.skipped_ids(cell.record)
                 shown = ", ".join(ids[:5]) + (", ..." if len(ids) > 5 else "")
-                note = f"{cell.embedder} on {cell.task}: {cell.skipped} clip(s) skipped" + (f" ({shown})" if shown else "")
+                # the row's label, not the bare embedder: "mfcc [linear]" beside "mfcc [coala]"
+                note = f"{row.label} on {cell.task}: {cell.skipped} clip(s) skipped" + (f" ({shown})" if shown else "")
                 if note not in table.notes:
                     table.notes.append(note)
 
@@ -219,13 +223,26 @@ def grid_table(
     tasks: Iterable[str] | None = None,
     embedders: Iterable[str] | None = None,
     all_metrics: bool = False,
+    variants: Iterable[str] = (),
 ) -> Table:
-    """Any task x embedder grid from the records, with an average column and a rank."""
+    """Any task x embedder grid from the records, with an average column and a rank. It compares
+    plain runs, plus the ``variants`` kinds it is for (``layer`` for the layer table); other
+    variant runs (deformed, training subsets, layers) are left out and counted in a note, so a
+    variant never stands in a row of the plain run's name."""
     wanted_tasks, wanted_emb = list(tasks or []), list(embedders or [])
     chosen = [
         r for r in records
         if (not wanted_tasks or rec.task_wanted(r, wanted_tasks)) and (not wanted_emb or rec.embedder_wanted(r, wanted_emb))
     ]
+    allowed = set(variants)
+    left_out = [kinds for kinds in (variant_kinds(r) for r in rec.index(chosen).values()) if not set(kinds) <= allowed]
+    dropped = [r for r in chosen if not set(variant_kinds(r)) <= allowed]
+    chosen = [r for r in chosen if set(variant_kinds(r)) <= allowed]
+    # a wanted name with variant runs only is in the note, not a "not run" row or column (it ran)
+    wanted_tasks = [w for w in wanted_tasks if any(rec.task_wanted(r, [w]) for r in chosen)
+                    or not any(rec.task_wanted(r, [w]) for r in dropped)]
+    wanted_emb = [w for w in wanted_emb if any(rec.embedder_wanted(r, [w]) for r in chosen)
+                  or not any(rec.embedder_wanted(r, [w]) for r in dropped)]
     cells = rec.index(chosen)
     task_metrics: dict[str, list[str]] = {}
     for r in chosen:
@@ -266,6 +283,9 @@ def grid_table(
     emphasise(table)
     add_average_and_rank(table)
     _skip_notes(table)
+    if left_out:
+        table.notes.append(left_out_note(left_out))
+        table.left_out = len(left_out)
     return table
 
 
@@ -276,6 +296,8 @@ def paper_table(layout: PaperTable, records: Iterable[dict[str, Any]], published
     # the paper's columns are task names: one clip set each (the complete one), never two mixed
     records, other_sets = one_clip_set_per_name(records)
     cells = {k: r for k, r in rec.index(records).items() if k[2] == layout.protocol}
+    left_out = [variant_kinds(r) for r in cells.values() if variant_kinds(r)]  # layer runs (name@N) of the protocol
+    cells = {k: r for k, r in cells.items() if not variant_kinds(r)}
     columns = [Column(c.label, c.our_tasks[0], c.metric) for c in layout.columns]
     reported = layout.reported(published)
     rows: list[Row] = []
@@ -312,6 +334,8 @@ def paper_table(layout: PaperTable, records: Iterable[dict[str, Any]], published
         rows.append(our_row(emb, None, lambda task, e=emb: e))
     notes += [f"Runs on another clip set of a task ({label}) are not in this table; see 'bench table'."
               for label in other_sets if label.split(" ")[0] in task_set]
+    if left_out:
+        notes.append(left_out_note(left_out))
     table = Table(key=layout.key, title=layout.title, columns=columns, rows=rows, notes=notes)
     emphasise(table)
     _skip_notes(table)
