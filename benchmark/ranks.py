@@ -188,14 +188,14 @@ def rank(scores: np.ndarray, systems: list[str], tasks: list[str], left_out: lis
 def from_records(records: Iterable[dict[str, Any]], embedders: Iterable[str] | None = None) -> RankResult:
     """The ranks of the finished plain runs in ``records`` (one headline score per task and
     system); tasks where some system has no finished run or a NaN score are left out."""
-    from .report.records import headline_metric, index, metric_values
+    from .report.records import embedder_wanted, headline_metric, index, metric_values
 
     wanted = set(embedders or [])
     cells: dict[tuple[str, str, str], dict] = {}
     for (task, emb, proto), record in index(records).items():
         protocol = record.get("protocol") or {}
         variant = any(protocol.get(k) is not None for k in ("train_fraction", "train_per_class", "deform"))
-        if record.get("status") == "complete" and not variant and (not wanted or rec.embedder_wanted(record, wanted)):
+        if record.get("status") == "complete" and not variant and (not wanted or embedder_wanted(record, wanted)):
             cells[(task, emb, proto)] = record
     by_emb: dict[str, set[str]] = {}
     for _, emb, proto in cells:

@@ -58,7 +58,8 @@ def test_the_default_leaderboard_never_shows_a_variant(tmp_path, variant, with_p
     assert labels == (["coala", "mfcc"] if with_plain else ["coala"])
     means = [c.mean for row in table.rows for c in row.cells if c.mean is not None]
     assert all(m < 0.9 for m in means), "the variant's 99% stands in a plain row"
-    assert table.rows[0].rank == 1 and (not with_plain or table.rows[1].rank == 2)
+    # one task: too few to separate two rows, so they share rank 1; a lone row is not ranked
+    assert [row.rank for row in table.rows] == ([1, 1] if with_plain else [None])
     command = {"deformed": "--robustness", "fraction+deformed": "--robustness", "layer": "--layers"}.get(variant, "--fractions")
     for fmt in ("markdown", "latex", "html"):
         text = report.render_table(root, fmt)
