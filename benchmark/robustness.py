@@ -7,8 +7,9 @@ both cached. Each split's probe then trains on clean frames (deformed ones with
 ``deform_train``) and is tested on deformed frames.
 
 The table pairs each deformed run with the clean run of the same task, embedder and protocol:
-clean score, deformed score, and the drop (clean - deformed) with the paired two-stage bootstrap
-CI of ``benchmark.stats.paired_test`` over the (split, seed) pairs both share.
+clean score, deformed score, and the drop (clean - deformed) with the 95% CI of
+``benchmark.stats.paired_test``: a paired t over folds, or the paired bootstrap over test clips
+on a one-split task.
 """
 from __future__ import annotations
 
@@ -137,7 +138,8 @@ def rows(records: Iterable[dict[str, Any]], tasks: Iterable[str] | None = None,
         row = {"task": task, "embedder": emb, "protocol": base_label(label), "deformation": protocol["deform"]
                + (" (train too)" if protocol.get("deform_train") else ""), "metric": metric,
                "deformed": (rec.metric_values(record, metric) or {}).get("mean"), "clean": None, "drop": None,
-               "ci95": None, "p_value": None, "n_pairs": 0, "status": "no clean run"}
+               "ci95": None, "p_value": None, "n_pairs": 0, "unit": None, "n_units": 0, "reason": None,
+               "status": "no clean run"}
         if clean is not None:
             row["clean"] = (rec.metric_values(clean, metric) or {}).get("mean")
             try:
@@ -146,14 +148,14 @@ def rows(records: Iterable[dict[str, Any]], tasks: Iterable[str] | None = None,
                 row["status"] = "no common pairs"
             else:  # too few pairs: the paired mean difference without a CI (status says so)
                 row.update(drop=test["diff"], ci95=test["ci95"], p_value=test["p_value"], n_pairs=test["n_pairs"],
-                           status=test["status"])
+                           unit=test["unit"], n_units=test["n_units"], reason=test.get("reason"), status=test["status"])
         out.append(row)
     return out
 
 
 def drop_text(row: dict[str, Any]) -> str:
     """The drop cell: points with the 95% CI, or why there is no CI (never a crash)."""
-    from .stats import NOT_COMPARABLE, TOO_FEW
+    from .stats import NOT_COMPARABLE
 
     if row["clean"] is None:
         return "no clean run"
@@ -163,9 +165,12 @@ def drop_text(row: dict[str, Any]) -> str:
         return "not comparable (NaN scores)"
     if row["drop"] is None:
         return "n/a"
-    if row["ci95"] is None or row["status"] == TOO_FEW:
-        return f"{100 * row['drop']:+.1f} (too few pairs for a CI: {row['n_pairs']})"
-    return f"{100 * row['drop']:+.1f} [{100 * row['ci95'][0]:+.1f}, {100 * row['ci95'][1]:+.1f}]"
+    if row["ci95"] is None:
+        why = "2 folds" if row["status"] == "too few folds" else "no stored test predictions (older run)" \
+            if row["status"] == "seed noise only" else row["status"]
+        return f"{100 * row['drop']:+.1f} (no CI: {why})"
+    return (f"{100 * row['drop']:+.1f} [{100 * row['ci95'][0]:+.1f}, {100 * row['ci95'][1]:+.1f}] "
+            f"over {row['n_units']} {row['unit']}")
 
 
 def render(results_dir: str | Path, fmt: str = "markdown", tasks: Iterable[str] | None = None,
@@ -176,7 +181,7 @@ def render(results_dir: str | Path, fmt: str = "markdown", tasks: Iterable[str] 
     from tabulate import tabulate
 
     from .report import load_records
-    from .stats import PAIRED_METHOD, min_pairs
+    from .stats import PAIRED_METHOD
 
     found = rows(load_records(results_dir), tasks, embedders)
     if not found:
@@ -193,7 +198,7 @@ def render(results_dir: str | Path, fmt: str = "markdown", tasks: Iterable[str] 
         table.append([r["task"], r["embedder"], r["protocol"], r["deformation"], r["metric"], pct(r["clean"]),
                       pct(r["deformed"]), drop_text(r), str(r["n_pairs"])])
     headers = ["task", "embedder", "protocol", "deformation", "metric", "clean (%)", "deformed (%)",
-               "drop, points [95% CI]", "pairs"]
+               "drop, points [95% CI]", "(split, seed) scores"]
     if fmt == "csv":
         import csv
         import io
@@ -208,9 +213,9 @@ def render(results_dir: str | Path, fmt: str = "markdown", tasks: Iterable[str] 
         raise BenchError(f"Unknown table format '{fmt}'. Choose one of: markdown, latex, csv, json, html.")
     text = tabulate(table, headers=headers, tablefmt=style, disable_numparse=True)
     if fmt == "markdown":
-        text += ("\n\nDrop = clean - deformed over the (split, seed) pairs both runs share (mean over splits of the "
+        text += ("\n\nDrop = clean - deformed over the (split, seed) scores both runs share (mean over splits of the "
                  f"mean over seeds), in points. 95% CI (and the p-value in --format json): {PAIRED_METHOD}; "
-                 f"a CI needs at least {min_pairs()} pairs.")
+                 "none with 2 folds, or on one split without stored test predictions (an older run).")
         if any(r["clean"] is None for r in found):
             text += "\nNo clean run: run the same command without --deform, then this table again."
     return text + "\n"
