@@ -27,12 +27,15 @@ import numpy as np
 from scipy import sparse
 
 N_RESAMPLES = 2000
-#: resamples per matrix product (bounds memory: rows x CHUNK float32)
-CHUNK = 250
+#: clips x resamples per matrix product (bounds memory: the product has up to 3 rows per clip and
+#: label), and at most CHUNK_MAX resamples at once (larger chunks measured slower: cache)
+CHUNK_CELLS = 3_000_000
+CHUNK_MAX = 512
 
 
-def count_chunks(n: int, n_resamples: int, rng: np.random.Generator, chunk: int = CHUNK) -> Iterator[np.ndarray]:
+def count_chunks(n: int, n_resamples: int, rng: np.random.Generator, chunk: int | None = None) -> Iterator[np.ndarray]:
     """Resample counts, (n, c) float32 per chunk of c resamples: clip i drawn w[i, b] times."""
+    chunk = chunk or min(CHUNK_MAX, max(16, CHUNK_CELLS // max(n, 1)))
     done = 0
     while done < n_resamples:
         c = min(chunk, n_resamples - done)

@@ -268,7 +268,7 @@ def _one_split(record_a: dict, record_b: dict, metric: str, split: str, result: 
     kind = (record_a.get("task") or {}).get("kind")
     if pa is None or pb is None or not kind:
         missing = " and ".join(n for n, p in (("A", pa), ("B", pb)) if p is None) or "the task kind"
-        return {**result, "status": SEEDS_ONLY, "method": "none (no per-clip predictions)",
+        return {**result, "status": SEEDS_ONLY, "method": "none (no per-clip predictions)", "unit": "split",
                 "reason": f"one split and no stored per-clip test predictions for {missing} (a run from an older "
                           "bench): only probe-seed noise can be assessed, so no significance is claimed; run it "
                           "again with this bench to store them"}

@@ -16,7 +16,7 @@ difference, and the time per comparison.
     on the one-split scenario (power).
 (d) rank tiers (benchmarks/calibration_ranks.py ``rank_tier_rows``), where present.
 
-Run: ``python benchmarks/calibration.py [--sims 2000] [--seed 0] [--cli]``. Every scenario is a
+Run: ``python benchmarks/calibration.py [--sims 2000] [--clip-sims N] [--seed 0] [--cli]``. Every scenario is a
 function ``(n_sims, seed, via_cli) -> list[dict]`` in ``SCENARIOS``; ``main`` prints one table.
 """
 from __future__ import annotations
@@ -42,6 +42,7 @@ METRIC = "accuracy"
 # -- simulated records -------------------------------------------------------------------------
 def _record(name: str, task: str, splits: list[str], seeds: list[int], values: np.ndarray, metric: str,
             kind: str = "multiclass") -> dict:
+    """A complete RunRecord of these (split x seed) ``values``."""
     from benchmark.results import new_record
     from benchmark.stats import summarize
 
@@ -66,6 +67,38 @@ def kfold_pair(rng: np.random.Generator, n_folds: int, effect: float, n_seeds: i
     return (_record("simA", "simtask", splits, seeds, a, METRIC), _record("simB", "simtask", splits, seeds, b, METRIC))
 
 
+def one_split_pair(rng: np.random.Generator, effect: float, n_clips: int = 500, n_labels: int = 3, n_seeds: int = 3,
+                   prevalence: float = 0.2) -> tuple[dict, dict, float, float]:
+    """Records A and B of one simulated one-split multilabel task with their per-clip predictions,
+    A's true ROC-AUC and the true difference. Score of a clip for a label: signal x label + clip
+    difficulty (sd 1, shared by both systems) + the system's own error (sd 1) + seed noise (sd
+    0.5): each is Gaussian, so a system's population ROC-AUC is Phi(signal / sqrt(2 var))."""
+    from scipy.stats import norm
+
+    from benchmark.stats import summarize
+
+    truth = (rng.random((n_clips, n_labels)) < prevalence).astype(np.int64)
+    difficulty = rng.normal(0, 1.0, (n_clips, n_labels))
+    sd = math.sqrt(1.0 + 1.0 + 0.25)
+    signal_b = 1.5
+    signal_a = signal_b + effect
+    records, truths = [], []
+    for name, signal in (("simA", signal_a), ("simB", signal_b)):
+        own = rng.normal(0, 1.0, (n_clips, n_labels))
+        scores = signal * truth[None] + difficulty[None] + own[None] + rng.normal(0, 0.5, (n_seeds, n_clips, n_labels))
+        ids = np.array([f"c{i}" for i in range(n_clips)])
+        stored = {"test": {"ids": ids, "truth": truth, "seeds": np.arange(n_seeds), "scores": scores.astype(np.float16)}}
+        from benchmark.metrics import compute
+
+        values = np.array([[compute("multilabel", ["roc_auc"], truth, scores[s])[0]["roc_auc"] for s in range(n_seeds)]])
+        record = _record(name, "simclips", ["test"], list(range(n_seeds)), values, "roc_auc", kind="multilabel")
+        record["_predictions"] = stored
+        record["summary"] = summarize(record["scores"], ["roc_auc"], stored, "multilabel")
+        records.append(record)
+        truths.append(float(norm.cdf(signal / math.sqrt(2) / sd)))
+    return records[0], records[1], truths[0], truths[0] - truths[1]
+
+
 # -- one comparison, through the function or the command -----------------------------------------
 def _compare(a: dict, b: dict, metric: str, via_cli: bool, workdir: Path | None = None) -> dict:
     """{"reject", "diff_ci", "diff"} of ``bench compare simA simB``."""
@@ -82,7 +115,13 @@ def _compare(a: dict, b: dict, metric: str, via_cli: bool, workdir: Path | None 
 
     assert workdir is not None
     for record in (a, b):
-        ResultsStore(workdir).save(record)
+        store = ResultsStore(workdir)
+        store.save(record)
+        for split, held in (record.get("_predictions") or {}).items():
+            from benchmark.predictions import entry
+
+            entries = [entry(list(held["ids"]), held["truth"], held["scores"][i]) for i in range(len(held["seeds"]))]
+            store.save_predictions(record, split, [int(x) for x in held["seeds"]], entries)
     out = CliRunner().invoke(cli, ["compare", "simA", "simB", "--task", a["task"]["name"], "--metric", metric,
                                    "--results-dir", str(workdir)])
     if out.exit_code != 0:
@@ -124,10 +163,13 @@ def _run_pairs(make: Callable[[np.random.Generator], tuple[dict, dict, float, fl
     return rejects, headline, diff_cover, seconds
 
 
-def kfold_rows(n_sims: int, seed: int, via_cli: bool = False) -> list[dict]:
+KFOLD_CASES = ((10, 0.0), (5, 0.0), (10, 0.04), (5, 0.07))
+
+
+def kfold_rows(n_sims: int, seed: int, via_cli: bool = False, cases: tuple = KFOLD_CASES) -> list[dict]:
     """Scenarios (a) and (c) on k-fold records: 10 and 5 folds, no difference and a known one."""
     rows = []
-    for n_folds, effect in ((10, 0.0), (5, 0.0), (10, 0.04), (5, 0.07)):
+    for n_folds, effect in cases:
         def make(rng, n_folds=n_folds, effect=effect):
             a, b = kfold_pair(rng, n_folds, effect)
             return a, b, 0.70 + effect, effect
@@ -138,11 +180,28 @@ def kfold_rows(n_sims: int, seed: int, via_cli: bool = False) -> list[dict]:
     return rows
 
 
-SCENARIOS: list[Callable[..., list[dict]]] = [kfold_rows]
+def one_split_rows(n_sims: int, seed: int, via_cli: bool = False) -> list[dict]:
+    """Scenarios (b) and (c) on one split with per-clip predictions: 500 test clips, 3 labels
+    (prevalence 0.2), 3 seeds, ROC-AUC; equal systems, and A's signal 0.25 sd higher."""
+    rows = []
+    for effect in (0.0, 0.25):
+        def make(rng, effect=effect):
+            return one_split_pair(rng, effect)
+
+        probe = one_split_pair(np.random.default_rng(0), effect)
+        r, h, d, s = _run_pairs(make, n_sims, seed + 7 + int(10 * effect), via_cli, "roc_auc")
+        rows.append(_row(f"{'b' if effect == 0 else 'c'}: one split, 500 clips x 3 labels x 3 seeds", "test clips",
+                         f"{100 * probe[3]:.2g} points ROC-AUC", r, h, d, n_sims, s, effect == 0))
+    return rows
 
 
-def all_rows(n_sims: int, seed: int, via_cli: bool = False) -> list[dict]:
-    rows = [row for scenario in SCENARIOS for row in scenario(n_sims, seed, via_cli)]
+SCENARIOS: list[Callable[..., list[dict]]] = [kfold_rows, one_split_rows]
+
+
+def all_rows(n_sims: int, seed: int, via_cli: bool = False, clip_sims: int | None = None) -> list[dict]:
+    """Every scenario's rows; ``clip_sims``: fewer simulations for the (slower) one-split scenarios."""
+    rows = [row for scenario in SCENARIOS
+            for row in scenario(clip_sims if clip_sims and scenario is one_split_rows else n_sims, seed, via_cli)]
     try:  # (d), another module's: rank tiers
         from calibration_ranks import rank_tier_rows  # type: ignore[import-not-found]
     except ImportError:
@@ -170,9 +229,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sims", type=int, default=2000, help="simulations per scenario")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--clip-sims", type=int, default=None,
+                        help="simulations for the one-split scenarios (default: --sims)")
     parser.add_argument("--cli", action="store_true", help="through the bench compare command (slower)")
     args = parser.parse_args(argv)
-    print(format_rows(all_rows(args.sims, args.seed, args.cli)))
+    print(format_rows(all_rows(args.sims, args.seed, args.cli, args.clip_sims)))
     print(f"\nalpha {ALPHA} (rule p < alpha); goals: type-I error 0.03-0.07, coverage 0.93-0.97, power >= 0.8.")
     return 0
 
