@@ -184,6 +184,11 @@ def _aligned(split_a: dict, split_b: dict) -> tuple[np.ndarray, np.ndarray, np.n
     where_b = {clip: i for i, clip in enumerate(ids_b)}
     rows_a = np.array([i for i, clip in enumerate(ids_a) if clip in where_b], dtype=np.int64)
     rows_b = np.array([where_b[ids_a[i]] for i in rows_a], dtype=np.int64)
+    if not len(rows_a):
+        from .errors import BenchError
+
+        raise BenchError("The two runs' stored test predictions share no test clip: they were made on different "
+                         "test sets and cannot be paired. Run both embedders on the same task.")
     return split_a["truth"][rows_a], split_a["scores"][:, rows_a], split_b["scores"][:, rows_b]
 
 

@@ -82,3 +82,12 @@ def test_paired_systems_see_the_same_resamples():
     preds = rng.random((2, 50, 3))
     a, b = bootstrap.paired_resampled_metric("multilabel", "roc_auc", truth, [preds, preds], 20, np.random.default_rng(0))
     assert np.array_equal(a, b)  # same predictions, same resamples: zero difference on every one
+
+
+def test_runs_on_different_test_clips_are_refused():
+    from benchmark.errors import BenchError
+
+    a = {"ids": np.array(["a", "b"]), "truth": np.array([0, 1]), "seeds": np.arange(1), "scores": np.zeros((1, 2, 2))}
+    b = {**a, "ids": np.array(["c", "d"])}
+    with pytest.raises(BenchError, match="share no test clip"):
+        bootstrap.paired_clip_bootstrap("multiclass", "accuracy", a, b, 10)
