@@ -9,7 +9,10 @@ Schema (version 1): schema, run_key, status, embedder{name, config, dim}, task{n
 kind, metrics, labels, n_clips, clip_hash, data_hash (the audio files' identity), splits[{name, n_train, n_valid, n_test}]}, protocol,
 seeds, cache_key, scores[{split, seed, metrics{name: fraction}, extra}], summary{metric: {mean,
 std, ci95, ci_method, n_seeds, per_seed}}, skipped{count, ids}, notes, timings, versions,
-created, finished.
+created, finished. Summary entries written since issue 20 add per_split, ci_unit and ci_n (the
+interval is over folds or test clips; older ones are over seeds). A one-split run's per-clip test
+predictions lie beside its record in ``<record>.predictions.npz`` (``benchmark.predictions``); in
+memory a record read or saved by the store carries its file's path in ``_path`` (never written).
 """
 from __future__ import annotations
 

@@ -200,8 +200,10 @@ SCENARIOS: list[Callable[..., list[dict]]] = [kfold_rows, one_split_rows]
 
 def all_rows(n_sims: int, seed: int, via_cli: bool = False, clip_sims: int | None = None) -> list[dict]:
     """Every scenario's rows; ``clip_sims``: fewer simulations for the (slower) one-split scenarios."""
-    rows = [row for scenario in SCENARIOS
-            for row in scenario(clip_sims if clip_sims and scenario is one_split_rows else n_sims, seed, via_cli)]
+    rows = []
+    for scenario in SCENARIOS:
+        rows += scenario(clip_sims if clip_sims and scenario is one_split_rows else n_sims, seed, via_cli)
+        print(f"done: {scenario.__name__}", file=sys.stderr, flush=True)  # a long run shows its progress
     try:  # (d), another module's: rank tiers
         from calibration_ranks import rank_tier_rows  # type: ignore[import-not-found]
     except ImportError:
