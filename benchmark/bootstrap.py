@@ -20,7 +20,9 @@ scikit-learn on explicit resamples.
 """
 from __future__ import annotations
 
+import os
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from typing import Iterator
 
 import numpy as np
@@ -139,12 +141,16 @@ def paired_resampled_metric(kind: str, metric: str, truth: np.ndarray, systems: 
     n = len(truth)
     prepared = [_prepare(kind, metric, truth, p) for p in systems]
     out = [np.empty((p.shape[0], n_resamples)) for p in systems]
+    jobs = [(system, seed) for system, prep in enumerate(prepared) for seed in range(len(prep))]
     done = 0
-    for counts in count_chunks(n, n_resamples, rng):
-        c = counts.shape[1]
-        for system, prep in enumerate(prepared):
-            out[system][:, done:done + c] = [_value(kind, metric, truth, item, counts) for item in prep]
-        done += c
+    # (system, seed) jobs in threads: the sparse products and numpy passes release the GIL
+    with ThreadPoolExecutor(max_workers=min(len(jobs), os.cpu_count() or 1, 4)) as pool:  # memory: a chunk each
+        for counts in count_chunks(n, n_resamples, rng):
+            c = counts.shape[1]
+            values = pool.map(lambda job: _value(kind, metric, truth, prepared[job[0]][job[1]], counts), jobs)
+            for (system, seed), value in zip(jobs, values):
+                out[system][seed, done:done + c] = value
+            done += c
     return out
 
 

@@ -6,7 +6,8 @@ Gaussian with a label signal, stored as bench stores them: float16 in a compress
 systems; then ``stats.paired_test`` on the two in-memory records, the code ``bench compare`` runs
 (2,000 paired resamples; the metric per seed on each, seeds averaged), with the BLAS and numpy
 threads limited to ``--threads`` (2 by default, the cores the issue asks about). Prints the file
-size, the seconds per comparison, and the machine's load (a shared machine's times are upper bounds).
+size, the seconds per comparison (wall and CPU), and the machine's load (a shared machine's wall
+times are upper bounds).
 Run: python benchmarks/bootstrap.py [--metric roc_auc] [--threads 2] [--clips 11479 --labels 87 --seeds 10]
 """
 from __future__ import annotations
@@ -64,12 +65,12 @@ def main(argv: list[str] | None = None) -> int:
 
     a, b = record("A", scores_a), record("B", scores_b)
     with threadpool_limits(args.threads):
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         result = paired_test(a, b, args.metric)
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"paired bootstrap over test clips, {args.metric}, 2000 resamples: {seconds:.1f} s per comparison "
-          f"({args.threads} threads; load average {load:.1f} on {os.cpu_count()} cores); "
+          f"({args.threads} threads; CPU time {cpu:.1f} s; load average {load:.1f} on {os.cpu_count()} cores); "
           f"diff {100 * result['diff']:+.2f} points, 95% CI [{100 * result['ci95'][0]:+.2f}, "
           f"{100 * result['ci95'][1]:+.2f}], p = {result['p_value']:.3g}")
     return 0
