@@ -405,8 +405,9 @@ def plot(output, fmt, kind, ranks, results_dir):
 @click.option("--protocol", "-p", default=None, help="Only runs with this protocol.")
 @click.option("--results-dir", type=click.Path(file_okay=False), help="Folder of run records (default: $BENCH_RESULTS_DIR or ./results).")
 def compare(embedders, task, metric, protocol, results_dir):
-    """Paired test of A - B on the matching (split, seed) scores of their latest complete runs;
-    with more than two embedders, every pair, Holm-corrected.
+    """Paired test of A - B on their latest complete runs: a paired t over the per-fold means
+    (seeds averaged), or on a one-split task a paired bootstrap over test clips; with more than
+    two embedders, every pair, Holm-corrected.
 
     \b
     Example:

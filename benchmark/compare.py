@@ -1,7 +1,8 @@
-"""``bench compare A B --task T``: is embedder A better than B on a task, beyond seed noise?
+"""``bench compare A B --task T``: is embedder A better than B on this task's data?
 
 Loads the latest complete RunRecord of each (task, embedder[, protocol]), runs
-``stats.paired_test`` on their matching (split, seed) scores and formats the answer.
+``stats.paired_test`` (a paired t over folds, or a paired bootstrap over test clips: seeds are
+averaged within a split, never counted as draws) and formats the answer.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from .identity import (display_name, latest_run, matches, require_one_choice, re
                        require_same_data)
 from .results import protocol_label
 from .variants import variant_kinds
-from .stats import NOT_COMPARABLE, TOO_FEW, paired_test
+from .stats import NOT_COMPARABLE, significant, paired_test
 from .suggest import command
 
 
@@ -92,17 +93,15 @@ def compare_records(a: dict, b: dict, metric: str | None = None) -> dict:
 
 
 def verdict(result: dict) -> str:
-    """The one-line answer; it never claims more than the number of pairs allows."""
-    a, b, n = result["embedder_a"], result["embedder_b"], result["n_pairs"]
+    """The one-line answer; it never claims more than the data allow."""
+    a, b = result["embedder_a"], result["embedder_b"]
     alpha = result.get("alpha", 0.05)
     if result.get("status") == NOT_COMPARABLE:
-        return (f"not comparable: {result['n_nan']} of {n} (split, seed) pairs have a NaN {result['metric']} "
-                "(an undefined metric, e.g. a label with no positive test clip); see the runs' notes")
-    if result.get("status") == TOO_FEW:
-        return (f"too few (split, seed) pairs to test: {n} pair(s), whose smallest possible p is "
-                f"{result['min_p_value']:.3g}; at least {result['min_pairs']} are needed for p < {alpha:g} "
-                "(run both with more --seeds or on a task with more splits)")
-    if result["p_value"] < alpha:
+        return (f"not comparable: {result.get('reason') or 'NaN scores'} (an undefined metric, e.g. a label with no "
+                "positive test clip); see the runs' notes")
+    if result.get("p_value") is None:
+        return f"no test: {result.get('reason') or result.get('status')}"
+    if significant(result["p_value"], alpha):
         return f"{a if result['diff'] > 0 else b} is better (p < {alpha:g})"
     return f"no significant difference (p >= {alpha:g})"
 
@@ -111,7 +110,7 @@ def format_comparison(result: dict) -> str:
     pct = 100.0
     a, b, metric = result["embedder_a"], result["embedder_b"], result["metric"]
     mean = lambda v: "n/a (NaN scores)" if v != v else f"{v * pct:.2f}"  # noqa: E731
-    lines = [f"{a} vs {b} on {result['task']} ({result['protocol']}), {metric}:",
+    lines = [f"{a} vs {b} on {result['task']} ({result['protocol']}), {metric}; estimand: {result['estimand']}:",
              f"  {a}: {mean(result['mean_a'])}   {b}: {mean(result['mean_b'])}"]
     if result.get("diff") is not None:
         line = f"  difference (A - B): {result['diff'] * pct:+.2f} points"
@@ -119,8 +118,12 @@ def format_comparison(result: dict) -> str:
             lo, hi = result["ci95"]
             line += f", 95% CI [{lo * pct:+.2f}, {hi * pct:+.2f}], p = {result['p_value']:.4g}"
         lines.append(line)
-    lines += [f"  {result['n_pairs']} matching (split, seed) pairs over {result['n_splits']} split(s); {result['method']}",
-              f"  verdict: {verdict(result)}"]
+    unit = result.get("unit", "folds")
+    lines += [f"  over {result['n_units']} {unit} ({result['n_pairs']} matching (split, seed) scores; seeds averaged "
+              f"within a split); {result['method']}"]
+    if result.get("warning"):
+        lines.append(f"  warning: {result['warning']}")
+    lines.append(f"  verdict: {verdict(result)}")
     return "\n".join(lines)
 
 

@@ -4,7 +4,7 @@ Each pair gets the paired test of ``benchmark.stats`` (as ``bench compare A B``)
 the p-values are adjusted by Holm's step-down method (Holm 1979), which keeps the chance of any
 false "better" at 5% over all m comparisons: sort the p-values p(1) <= ... <= p(m), adjust
 p(i) to max over j <= i of min(1, (m - j + 1) p(j)), and call a pair different when its
-adjusted p < 0.05.
+adjusted p < 0.05 (the one rule of ``stats.significant``: p < alpha).
 """
 from __future__ import annotations
 
@@ -14,8 +14,7 @@ from typing import Any, Sequence
 
 from .compare import compare_records, load_pair
 from .errors import BenchError
-
-ALPHA = 0.05
+from .stats import ALPHA, significant
 
 
 def holm(p_values: Sequence[float]) -> list[float]:
@@ -54,15 +53,17 @@ def format_many(results: list[dict]) -> str:
              f"p-values Holm-corrected over the {len(results)} pairs:"]
     for r in results:
         if r["p_holm"] is None or r.get("diff") is None or r.get("ci95") is None:
-            lines.append(f"  {r['embedder_a']} - {r['embedder_b']}: not tested ({r.get('status') or 'no p-value'}, "
-                         f"{r.get('n_pairs', 0)} pairs)")
+            lines.append(f"  {r['embedder_a']} - {r['embedder_b']}: not tested ({r.get('reason') or r.get('status')})")
             continue
         lo, hi = r["ci95"]
-        if r["p_holm"] < ALPHA:
+        if significant(r["p_holm"], ALPHA):
             verdict = f"{r['embedder_a'] if r['diff'] > 0 else r['embedder_b']} is better"
         else:
             verdict = "no significant difference"
         lines.append(f"  {r['embedder_a']} - {r['embedder_b']}: {100 * r['diff']:+.2f} points, 95% CI "
-                     f"[{100 * lo:+.2f}, {100 * hi:+.2f}], p = {r['p_value']:.4g}, Holm p = {r['p_holm']:.4g}: {verdict}")
-    lines.append(f"  {first['method']}; Holm (1979) step-down correction, alpha {ALPHA}")
+                     f"[{100 * lo:+.2f}, {100 * hi:+.2f}], p = {r['p_value']:.4g}, Holm p = {r['p_holm']:.4g}: {verdict}"
+                     + (f" ({r['n_units']} {r['unit']})" if r.get("unit") else ""))
+    methods = list(dict.fromkeys(r["method"] for r in results if r.get("method")))
+    lines.append(f"  {'; '.join(methods)}; Holm (1979) step-down correction, alpha {ALPHA} (significant: p < alpha); "
+                 f"estimand: {first.get('estimand', 'A - B on this task')}")
     return "\n".join(lines)

@@ -47,8 +47,9 @@ def entries(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         values = rec.metric_values(record, metric) if metric else None
         if not values:
             continue
-        mean, std, n = values["mean"], values["std"], max(values["n_seeds"], 1)
-        low, high = values["ci95"] or (mean - 1.96 * std / math.sqrt(n), mean + 1.96 * std / math.sqrt(n))
+        mean = values["mean"]
+        # no interval (2 folds, an older one-split record): a point without error bars, not seed noise
+        low, high = values["ci95"] or (mean, mean)
         (low, high), _ = clip_interval(metric, [low, high])  # never drawn outside the metric's range
         out.append({
             "task": task, "embedder": emb, "protocol": proto, "metric": metric, "mean": mean, "low": low, "high": high,

@@ -9,7 +9,10 @@ Schema (version 1): schema, run_key, status, embedder{name, config, dim}, task{n
 kind, metrics, labels, n_clips, clip_hash, data_hash (the audio files' identity), splits[{name, n_train, n_valid, n_test}]}, protocol,
 seeds, cache_key, scores[{split, seed, metrics{name: fraction}, extra}], summary{metric: {mean,
 std, ci95, ci_method, n_seeds, per_seed}}, skipped{count, ids}, notes, timings, versions,
-created, finished.
+created, finished. Summary entries written since issue 20 add per_split, ci_unit and ci_n (the
+interval is over folds or test clips; older ones are over seeds). A one-split run's per-clip test
+predictions lie beside its record in ``<record>.predictions.npz`` (``benchmark.predictions``); in
+memory a record read or saved by the store carries its file's path in ``_path`` (never written).
 """
 from __future__ import annotations
 
@@ -83,8 +86,10 @@ class ResultsStore:
         path = self.path_for(record)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+        record["_path"] = str(path)  # in memory only: where its predictions file lies
         try:
-            tmp.write_text(json.dumps(record, indent=1, default=_json_default))
+            stored = {k: v for k, v in record.items() if not k.startswith("_")}
+            tmp.write_text(json.dumps(stored, indent=1, default=_json_default))
             os.replace(tmp, path)
         except OSError as exc:
             from .writable import RESULTS, write_error
@@ -93,6 +98,17 @@ class ResultsStore:
         finally:
             tmp.unlink(missing_ok=True)  # a full disk or a bad value leaves no temporary file
         return path
+
+    def save_predictions(self, record: dict, split: str, seeds: list[int], entries: list[dict]) -> None:
+        """One split's per-clip test predictions, beside the record (before its scores are saved)."""
+        from .predictions import path_beside, save_split
+
+        try:
+            save_split(path_beside(self.path_for(record)), split, seeds, entries)
+        except OSError as exc:
+            from .writable import RESULTS, write_error
+
+            raise write_error(self.root, RESULTS, exc, kept="Embeddings are kept in the cache.") from exc
 
     def records(self, complete_only: bool = True) -> list[dict]:
         found = [_read(p) for p in sorted(self.root.glob("runs/*/*/*.json"))]
@@ -111,7 +127,10 @@ class ResultsStore:
 def _read(path: Path) -> dict | None:
     from .record_check import read_record
 
-    return read_record(path, [SCHEMA_VERSION])  # a damaged file: a warning naming it, and None
+    record = read_record(path, [SCHEMA_VERSION])  # a damaged file: a warning naming it, and None
+    if record is not None:
+        record["_path"] = str(path)  # in memory only: where its predictions file lies
+    return record
 
 
 def _json_default(value: Any) -> Any:
@@ -160,17 +179,22 @@ def protocol_label(protocol: dict | str | None) -> str:
 
 
 def format_summary(record: dict) -> str:
-    """A one-run table: each metric's mean ± std over seeds (percent), its 95% CI, the seeds."""
+    """A one-run table: each metric's mean ± std over seeds (percent, the paper-style column), its
+    headline 95% CI and what the CI is over (folds, test clips; "seeds" for an older record's
+    interval, which holds seed noise only), the seeds and the splits."""
     from tabulate import tabulate
 
-    from .stats import CI_METHOD_TEXT, ci_text
+    from .stats import CI_METHOD_TEXT, SEEDS_ONLY_TEXT, ci_kind, ci_text
 
     rows = []
     for metric, s in record.get("summary", {}).items():
+        mean = "n/a" if s.get("mean") is None else f"{100 * s['mean']:.1f} ± {100 * (s.get('std') or 0.0):.1f}"
         rows.append([record["task"]["name"], record["embedder"]["name"], protocol_label(record["protocol"]), metric,
-                     f"{100 * s['mean']:.1f} ± {100 * s['std']:.1f}", ci_text(s, metric),
-                     s.get("n_seeds", len(record.get("seeds", [])))])
-    table = tabulate(rows, headers=["task", "embedder", "protocol", "metric", "mean ± std", "95% CI", "seeds"],
-                     tablefmt="github") + f"\n95% CI: {CI_METHOD_TEXT}; n/a with one seed."
+                     mean, ci_text(s, metric), ci_kind(s) or "-", s.get("n_seeds", len(record.get("seeds", []))),
+                     s.get("n_splits", len((record.get("task") or {}).get("splits") or []) or "?")])
+    table = tabulate(rows, headers=["task", "embedder", "protocol", "metric", "mean ± std over seeds", "95% CI",
+                                    "CI over", "seeds", "splits"], tablefmt="github")
+    table += (f"\nmean ± std: over seeds (probe noise on the same clips). 95% CI {CI_METHOD_TEXT}; "
+              f"an older record's interval over seeds is marked '{SEEDS_ONLY_TEXT}'.")
     skipped = record.get("skipped", {}).get("count", 0)
     return table + (f"\n{skipped} clips skipped (missing or unreadable): see the run record." if skipped else "")

@@ -249,28 +249,46 @@ def probe_split(task: Any, protocol: Protocol, split: Split, frames: Mapping[str
     info: dict = {}
     predictions = probe.fit_predict(protocol, task.kind, train, valid, test[0], seeds,
                                     valid_metric=task.metrics[0], device=device, n_outputs=n_outputs, info=info)
+    from .predictions import KEY, entry
+
     scores = []
     for seed in seeds:
         values, extra = metrics.compute(task.kind, list(task.metrics), test[1], predictions[seed])
         if "layer_weights" in info:  # weighted-layers: the learned weights, per seed
             extra = {**extra, "layer_weights": info["layer_weights"][seed]}
-        scores.append({"split": split.name, "seed": int(seed), "metrics": values, "extra": extra})
+        # the test predictions travel with the score (from any executor) to record_split, which stores them
+        scores.append({"split": split.name, "seed": int(seed), "metrics": values, "extra": extra,
+                       KEY: entry(list(split.test), test[1], predictions[seed])})
     return scores
 
 
 def record_split(cell: Cell, scores: list[dict], seconds: float) -> None:
-    """Add one split's scores to the record and save it: a killed run resumes after this split."""
+    """Add one split's scores to the record and save it: a killed run resumes after this split. On a
+    one-split task the split's per-clip test predictions are saved first, beside the record (what
+    its bootstrap over test clips needs), so a record never holds scores without them."""
+    from .predictions import KEY
+
+    entries = [s.pop(KEY, None) for s in scores]
+    if _n_splits(cell) == 1 and scores and all(e is not None for e in entries):
+        cell.results.save_predictions(cell.record, scores[0]["split"], [int(s["seed"]) for s in scores], entries)
     cell.record["scores"].extend(scores)
     cell.record["timings"]["probe_s"] = round(cell.record["timings"].get("probe_s", 0.0) + seconds, 3)
     cell.results.save(cell.record)
+
+
+def _n_splits(cell: Cell) -> int:
+    return len(cell.splits) if cell.splits is not None else len(cell.record["task"].get("splits") or [])
 
 
 def finish(cell: Cell, echo: Echo = _quiet) -> dict:
     """Summarise the scores over seeds and mark the record complete."""
     from .stats import summarize
 
+    from .predictions import load, path_beside
+
     record = cell.record
-    record["summary"] = summarize(record["scores"], list(cell.task.metrics))
+    predictions = load(path_beside(cell.results.path_for(record))) if _n_splits(cell) == 1 else None
+    record["summary"] = summarize(record["scores"], list(cell.task.metrics), predictions, cell.task.kind)
     record["status"] = "complete"
     record["finished"] = now()
     echo(f"Run record: {cell.results.save(record)}")

@@ -1,27 +1,39 @@
-"""Summaries over seeds and paired comparisons of two runs.
+"""Summaries of a run and paired comparisons of two runs, with the split and the test set as the unit.
 
-* ``summarize``: per metric, the mean over splits for each seed (the paper headline: mean over
-  folds), then over seeds the mean, the sample standard deviation (ddof=1) and a 95% Student-t
-  confidence interval of the mean: mean ± t(0.975, n-1) · std / sqrt(n). An interval reaching
-  outside the metric's range (few seeds: t(0.975, 1) = 12.7) is clipped to it, and ``ci_method``
-  and ``ci_clipped`` say so; one seed gives no interval (``ci95`` None, "n/a (1 seed)").
-* ``paired_test``: the difference A - B on matching (split, seed) scores. The p-value is an
-  exact paired sign-flip (permutation) test: under "no difference" each pair's difference is as
-  likely to be negative as positive, so the statistic (the mean difference, splits weighted
-  equally) is compared with its value under all 2^n sign patterns (n <= 16; above, 20,000 random
-  patterns from a fixed RNG seed, with the +1 correction). With n pairs the smallest reachable
-  two-sided p is 2/2^n, so below ``min_pairs(alpha)`` pairs (6 for alpha = 0.05) no verdict is
-  possible and the result says "too few (split, seed) pairs to test"; a NaN difference makes
-  the runs "not comparable". The 95% CI of the difference comes from a paired two-stage
-  bootstrap: resample the splits with replacement, then within each drawn split the seeds
-  (10,000 resamples, fixed RNG seed, so the same records always give the same numbers).
-  Resampling splits keeps the dependence between the seeds of a split (same test clips); with
-  one official split it reduces to a bootstrap over seeds, which measures the probe's seed
-  variability only.
+The estimand is "system A (vs B) on this task's data, its folds taken as draws" (k-fold tasks) or
+"on this task's test set, its clips taken as draws" (one-split tasks). The seeds of one split
+share its training and test clips: their spread is probe noise, so they are averaged within a
+split first and never counted as independent observations.
+
+* ``summarize``: per metric the paper-style "mean ± std over seeds" (per seed the mean over
+  splits; std with ddof=1) and the headline 95% CI, which uses the sources of variance a new
+  draw of the data would bring:
+  - 3 or more splits: Student t over the per-split means (seeds averaged), df = k - 1;
+  - one split with per-clip predictions (``benchmark.predictions``): the percentile bootstrap over
+    test clips (2,000 resamples; the metric per seed on each resample, seeds averaged);
+  - 2 splits, or one split without predictions: no interval, and ``ci_method`` says why.
+  An interval reaching outside the metric's range is clipped to it (``ci_clipped``).
+* ``paired_test``: A - B.
+  - k >= 3 splits: a paired t over the k per-split mean differences (``scipy.stats.ttest_rel`` on
+    the split means, df k - 1; the CI is its t interval, the same weighting as the estimate).
+    No unbiased estimator of the variance of k-fold cross-validation exists (Bengio & Grandvalet
+    2004, JMLR 5): the level holds under the model ``benchmarks/calibration.py`` simulates,
+    independent fold effects. ``correction="nadeau-bengio"`` (Nadeau & Bengio 2003) inflates the
+    variance by (1/k + n_test/n_train)/(1/k) for overlapping training sets; it is conservative
+    under independent fold effects (about 1% type-I), so it is an option, not the default.
+    With 3-4 splits the test is made with a low-power warning; with 2 there is no p-value (one
+    degree of freedom: t(0.975, 1) = 12.7, an interval of no use and a test of no power).
+  - one split: the paired bootstrap over test clips (``bootstrap.paired_clip_bootstrap``): the
+    same resampled clips for both runs, the metric recomputed per seed and averaged over seeds;
+    the 95% percentile CI and the p of its inversion. No permutation that swaps scores between
+    systems (invalid for AUCs unless both systems' scores share a scale). Without stored
+    predictions (older records) only probe-seed noise is known: no p-value, no significance.
+  One rule everywhere: a difference is significant when p < alpha (``significant``).
 """
 from __future__ import annotations
 
 import math
+import warnings
 from collections import defaultdict
 from typing import Sequence
 
@@ -29,18 +41,28 @@ import numpy as np
 
 from .errors import BenchError
 
-CI_METHOD = "student_t_95_over_seeds"
-CI_METHOD_TEXT = "Student t over seeds: mean ± t(0.975, n-1)·std/√n"
-CLIPPED = "clipped to the metric's range"
-PAIRED_METHOD = ("exact paired sign-flip test over (split, seed) pairs (two-sided; 20000 random sign patterns "
-                 "above 16 pairs); CI: paired two-stage bootstrap (splits, seeds; 10000 resamples; percentile)")
-N_BOOTSTRAP = 10_000
 ALPHA = 0.05
-#: pairs up to which all 2^n sign patterns are enumerated
-EXACT_MAX_PAIRS = 16
-N_FLIPS = 20_000
+N_RESAMPLES = 2000
+#: headline CI methods (older records: CI_METHOD, a t interval over seeds: seed noise only)
+CI_METHOD = "student_t_95_over_seeds"
+FOLDS_CI = "student_t_95_over_folds"
+CLIPS_CI = "bootstrap_95_over_test_clips"
+CI_METHOD_TEXT = ("over folds (3 or more): Student t over the per-fold means, seeds averaged (df folds - 1); "
+                  "one split: percentile bootstrap over test clips (2000 resamples, metric per seed, seeds averaged)")
+SEEDS_ONLY_TEXT = "seed noise only"
+CLIPPED = "clipped to the metric's range"
+FOLDS_METHOD = "paired t over the per-fold mean differences (seeds averaged within a fold; df folds - 1)"
+CLIPS_METHOD = ("paired bootstrap over test clips (2000 resamples, percentile CI; metric per seed on each "
+                "resample, seeds averaged; from the stored float16 predictions)")
+PAIRED_METHOD = f"k-fold tasks: {FOLDS_METHOD}; one-split tasks: {CLIPS_METHOD}"
 #: paired_test statuses
-TESTED, TOO_FEW, NOT_COMPARABLE = "tested", "too few pairs", "not comparable"
+TESTED, TOO_FEW, NOT_COMPARABLE, SEEDS_ONLY = "tested", "too few folds", "not comparable", "seed noise only"
+LOW_POWER_FOLDS = 4
+
+
+def significant(p_value: float | None, alpha: float = ALPHA) -> bool:
+    """The one rule: p < alpha (p = alpha is not significant); no p-value is no verdict."""
+    return p_value is not None and p_value == p_value and p_value < alpha
 
 
 def _t975(df: int) -> float:
@@ -49,35 +71,66 @@ def _t975(df: int) -> float:
     return float(t.ppf(0.975, df))
 
 
-def summarize(scores: list[dict], metric_names: Sequence[str]) -> dict:
-    """``scores``: [{"split", "seed", "metrics": {name: value}}]. Seeds missing a split are left out
-    (and counted) so that every per-seed mean covers the same splits."""
+def _by_split(scores: list[dict], metric: str) -> dict[str, dict[int, float]]:
+    table: dict[str, dict[int, float]] = defaultdict(dict)
+    for s in scores:
+        value = s.get("metrics", {}).get(metric)
+        if value is not None:
+            table[s["split"]][int(s["seed"])] = float(value)
+    return table
+
+
+def summarize(scores: list[dict], metric_names: Sequence[str], predictions: dict | None = None,
+              kind: str | None = None, rng_seed: int = 0) -> dict:
+    """``scores``: [{"split", "seed", "metrics": {name: value}}]; ``predictions``: split -> the stored
+    test predictions (``benchmark.predictions.load``), for the one-split interval. Seeds missing a
+    split are left out (and counted) so that every per-seed mean covers the same splits."""
     splits = sorted({s["split"] for s in scores})
     summary: dict = {}
     for name in metric_names:
-        by_seed: dict[int, dict[str, float]] = defaultdict(dict)
-        for s in scores:
-            value = s.get("metrics", {}).get(name)
-            if value is not None:
-                by_seed[int(s["seed"])][s["split"]] = float(value)
-        complete = {seed: v for seed, v in by_seed.items() if all(sp in v for sp in splits)}
-        per_seed = [float(np.mean([complete[seed][sp] for sp in splits])) for seed in sorted(complete)]
+        table = _by_split(scores, name)
+        seeds = sorted({seed for v in table.values() for seed in v})
+        complete = [seed for seed in seeds if all(seed in table.get(sp, {}) for sp in splits)]
+        per_seed = [float(np.mean([table[sp][seed] for sp in splits])) for seed in complete]
+        split_means = [float(np.mean([table[sp][seed] for seed in complete])) for sp in splits] if complete else []
         n = len(per_seed)
-        entry: dict = {"n_seeds": n, "n_splits": len(splits), "seeds": sorted(complete), "per_seed": per_seed,
-                       "incomplete_seeds": len(by_seed) - n}
+        entry: dict = {"n_seeds": n, "n_splits": len(splits), "seeds": complete, "per_seed": per_seed,
+                       "per_split": dict(zip(splits, split_means)), "incomplete_seeds": len(seeds) - n,
+                       "std_of": "seeds"}
         if n == 0:
             entry.update(mean=None, std=None, ci95=None, ci_method="n/a (no complete seed)")
-        elif n == 1:
-            entry.update(mean=per_seed[0], std=0.0, std_ddof=1, ci95=None, ci_method="n/a (1 seed)")
-        else:
-            mean = float(np.mean(per_seed))
-            std = float(np.std(per_seed, ddof=1))
-            half = _t975(n - 1) * std / math.sqrt(n)
-            ci, clipped = clip_interval(name, [mean - half, mean + half])
-            entry.update(mean=mean, std=std, std_ddof=1, ci95=ci, ci_clipped=clipped,
-                         ci_method=CI_METHOD + (f"; {CLIPPED} [{_bound(name)}]" if clipped else ""))
+            summary[name] = entry
+            continue
+        mean = float(np.mean(per_seed))
+        entry.update(mean=mean, std=float(np.std(per_seed, ddof=1)) if n > 1 else 0.0, std_ddof=1)
+        entry.update(_headline_ci(name, split_means, (predictions or {}).get(splits[0]) if len(splits) == 1 else None,
+                                  kind, rng_seed))
         summary[name] = entry
     return summary
+
+
+def _headline_ci(metric: str, split_means: list[float], split_predictions: dict | None, kind: str | None,
+                 rng_seed: int) -> dict:
+    k = len(split_means)
+    if any(math.isnan(v) for v in split_means):
+        return {"ci95": None, "ci_method": "n/a (NaN scores)"}
+    if k >= 3:
+        mean, half = float(np.mean(split_means)), _t975(k - 1) * float(np.std(split_means, ddof=1)) / math.sqrt(k)
+        interval, method = [mean - half, mean + half], FOLDS_CI
+        unit = {"ci_unit": "folds", "ci_n": k}
+    elif k == 2:
+        return {"ci95": None, "ci_method": "n/a (2 folds: one degree of freedom, too few for an interval)"}
+    elif split_predictions is None or kind is None:
+        return {"ci95": None, "ci_method": "n/a (no per-clip test predictions stored: the test set's sampling "
+                                           "error cannot be assessed; the std over seeds is probe noise only)"}
+    else:
+        from .bootstrap import clip_bootstrap_ci
+
+        _, interval = clip_bootstrap_ci(kind, metric, split_predictions, N_RESAMPLES, rng_seed)
+        method, unit = CLIPS_CI, {"ci_unit": "test clips", "ci_n": int(len(split_predictions["ids"]))}
+    ci, clipped = clip_interval(metric, interval)
+    return {"ci95": ci, "ci_clipped": clipped, **unit,
+            "ci_method": method + (f"; {CLIPPED} [{_bound(metric)}]" if clipped else "")}
 
 
 def clip_interval(metric: str, interval: Sequence[float]) -> tuple[list[float], bool]:
@@ -98,19 +151,35 @@ def _bound(metric: str) -> str:
     return f"{lo:g}, {hi:g}"
 
 
+def ci_kind(entry: dict | None) -> str:
+    """"folds", "test clips", "seeds" (an older record: seed noise only) or "" (no interval)."""
+    method = str((entry or {}).get("ci_method") or "")
+    if method.startswith(FOLDS_CI):
+        return "folds"
+    if method.startswith(CLIPS_CI):
+        return "test clips"
+    if (entry or {}).get("ci95") and not method.startswith("n/a"):
+        return "seeds"
+    return ""
+
+
 def ci_text(entry: dict | None, metric: str, scale: float = 100.0, digits: int = 1) -> str:
-    """A summary entry's 95% CI as printed: "[a, b]", "[a, b] (clipped to the metric's range)", or
-    "n/a (1 seed)". Older records (a [m, m] interval from one seed, an unclipped one) are read the
-    same way, so no output shows an interval the data cannot give."""
+    """A summary entry's 95% CI as printed: "[a, b]" (over folds or test clips), "[a, b] (seed noise
+    only)" for an older record's t interval over seeds, "(clipped to the metric's range)" when it
+    was, or "n/a (why)". No output shows an interval the data cannot give."""
     entry = entry or {}
-    n = entry.get("n_seeds")
-    if n is not None and int(n) < 2:
-        return f"n/a ({int(n)} seed{'s' if int(n) != 1 else ''})"
-    if not entry.get("ci95"):
-        return "n/a"
+    kind = ci_kind(entry)
+    method = str(entry.get("ci_method") or "")
+    if not kind:
+        return method if method.startswith("n/a") else "n/a"
+    if kind == "seeds":
+        n = entry.get("n_seeds")
+        if n is not None and int(n) < 2:
+            return f"n/a ({int(n)} seed{'s' if int(n) != 1 else ''})"
     ci, clipped = clip_interval(metric, entry["ci95"])
     text = f"[{scale * ci[0]:.{digits}f}, {scale * ci[1]:.{digits}f}]"
-    return text + (f" ({CLIPPED})" if clipped or entry.get("ci_clipped") else "")
+    notes = ([SEEDS_ONLY_TEXT] if kind == "seeds" else []) + ([CLIPPED] if clipped or entry.get("ci_clipped") else [])
+    return text + (f" ({'; '.join(notes)})" if notes else "")
 
 
 def _pairs(record_a: dict, record_b: dict, metric: str) -> dict[tuple[str, int], tuple[float, float]]:
@@ -133,77 +202,80 @@ def _pairs(record_a: dict, record_b: dict, metric: str) -> dict[tuple[str, int],
     return {k: (a[k], b[k]) for k in common}
 
 
-def min_p_value(n_pairs: int) -> float:
-    """The smallest two-sided p-value an exact sign-flip test can give with ``n_pairs`` pairs."""
-    return min(1.0, 2.0 / 2.0 ** n_pairs)
+def _split_sizes(record: dict) -> tuple[float, float] | None:
+    sizes = [(s.get("n_test"), s.get("n_train")) for s in (record.get("task") or {}).get("splits") or []]
+    if not sizes or not all(t and n for t, n in sizes):
+        return None
+    return float(np.mean([t for t, _ in sizes])), float(np.mean([n for _, n in sizes]))
 
 
-def min_pairs(alpha: float = ALPHA) -> int:
-    """The fewest pairs with which the sign-flip test can reach p < ``alpha``."""
-    n = 1
-    while min_p_value(n) >= alpha:
-        n += 1
-    return n
-
-
-def sign_flip_p(diffs: np.ndarray, weights: np.ndarray, n_flips: int = N_FLIPS, rng_seed: int = 0) -> float:
-    """Two-sided p of the weighted mean difference under random signs: exact up to
-    EXACT_MAX_PAIRS pairs, else ``n_flips`` random patterns with the +1 correction."""
-    wd = np.asarray(diffs, float) * np.asarray(weights, float)
-    n = wd.size
-    observed = abs(float(wd.sum()))
-    tol = 1e-12 * max(1.0, float(np.abs(wd).sum()))  # ties up to rounding count as "as extreme"
-    if n <= EXACT_MAX_PAIRS:
-        patterns = (np.arange(2 ** n)[:, None] >> np.arange(n)) & 1
-        values = (1 - 2 * patterns) @ wd
-        return float(np.mean(np.abs(values) >= observed - tol))
-    rng = np.random.default_rng(rng_seed)
-    hits, done = 0, 0
-    while done < n_flips:  # in chunks, to bound memory for many pairs
-        size = min(5000, n_flips - done)
-        signs = 1 - 2 * rng.integers(0, 2, size=(size, n), dtype=np.int8)
-        hits += int(np.sum(np.abs(signs @ wd) >= observed - tol))
-        done += size
-    return (hits + 1) / (n_flips + 1)
-
-
-def paired_test(record_a: dict, record_b: dict, metric: str, n_boot: int = N_BOOTSTRAP, rng_seed: int = 0,
-                alpha: float = ALPHA) -> dict:
-    """Difference A - B in ``metric`` over the matching (split, seed) scores: its sign-flip
-    p-value and bootstrap 95% CI. ``status`` is TESTED, TOO_FEW (``p_value`` None: fewer than
-    ``min_pairs(alpha)`` pairs) or NOT_COMPARABLE (a NaN score; ``p_value`` None)."""
+def paired_test(record_a: dict, record_b: dict, metric: str, alpha: float = ALPHA, rng_seed: int = 0,
+                correction: str | None = None, n_resamples: int = N_RESAMPLES) -> dict:
+    """A - B in ``metric``: ``diff``, ``ci95``, ``p_value``, ``method``, ``unit`` (folds or test
+    clips) and ``n_units``; ``status`` TESTED, TOO_FEW (2 folds), SEEDS_ONLY (one split without
+    predictions) or NOT_COMPARABLE (a NaN score), with ``reason`` when no p-value is given."""
+    if correction not in (None, "nadeau-bengio"):
+        raise BenchError(f"Unknown correction '{correction}'; the one offered is 'nadeau-bengio'.")
     pairs = _pairs(record_a, record_b, metric)
-    result = {"metric": metric, "n_pairs": len(pairs), "method": PAIRED_METHOD, "alpha": alpha,
-              "min_pairs": min_pairs(alpha), "min_p_value": min_p_value(len(pairs)),
-              "diff": None, "ci95": None, "p_value": None}
-    by_split: dict[str, list[float]] = defaultdict(list)
-    for (split, _seed), (a, b) in pairs.items():
-        by_split[split].append(a - b)
-    result["n_splits"] = len(by_split)
+    by_split: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for (split, _seed), ab in pairs.items():
+        by_split[split].append(ab)
+    k = len(by_split)
+    result = {"metric": metric, "alpha": alpha, "n_pairs": len(pairs), "n_splits": k, "diff": None, "ci95": None,
+              "p_value": None, "warning": None, "reason": None, "unit": "folds" if k > 1 else "test clips",
+              "n_units": k, "method": FOLDS_METHOD if k > 1 else CLIPS_METHOD,
+              "estimand": ("A - B on this task's data, its folds taken as draws" if k > 1 else
+                           "A - B on this task's test set, its clips taken as draws")}
     nan = [key for key, (a, b) in pairs.items() if math.isnan(a) or math.isnan(b)]
     if nan:
-        return {**result, "status": NOT_COMPARABLE, "n_nan": len(nan),
-                "mean_a": float("nan"), "mean_b": float("nan")}
-    result.update(mean_a=float(np.mean([a for a, _ in pairs.values()])),
-                  mean_b=float(np.mean([b for _, b in pairs.values()])))
-    groups = [np.asarray(v) for _, v in sorted(by_split.items())]
-    # the point estimate weighs splits equally, as the headline (mean over splits) does
-    diff = float(np.mean([g.mean() for g in groups]))
-    result["diff"] = diff
-    if len(pairs) < result["min_pairs"]:
-        return {**result, "status": TOO_FEW}
-    diffs = np.concatenate(groups)
-    weights = np.concatenate([np.full(len(g), 1.0 / (len(groups) * len(g))) for g in groups])
-    p = sign_flip_p(diffs, weights, rng_seed=rng_seed)
-    rng = np.random.default_rng(rng_seed)
-    n_splits = len(groups)
-    picks = rng.integers(0, n_splits, size=(n_boot, n_splits))
-    boot = np.zeros(n_boot)
-    for j in range(n_splits):
-        means = np.empty((n_splits, n_boot))
-        for k, g in enumerate(groups):  # a bootstrap mean of each split's seeds, per resample
-            means[k] = g[rng.integers(0, len(g), size=(n_boot, len(g)))].mean(axis=1)
-        boot += means[picks[:, j], np.arange(n_boot)]
-    boot /= n_splits
-    lo, hi = np.percentile(boot, [2.5, 97.5])
-    return {**result, "status": TESTED, "ci95": [float(lo), float(hi)], "p_value": float(min(1.0, p))}
+        return {**result, "status": NOT_COMPARABLE, "n_nan": len(nan), "mean_a": float("nan"), "mean_b": float("nan"),
+                "reason": f"{len(nan)} of {len(pairs)} (split, seed) pairs have a NaN {metric}"}
+    means_a = np.array([np.mean([a for a, _ in v]) for _, v in sorted(by_split.items())])
+    means_b = np.array([np.mean([b for _, b in v]) for _, v in sorted(by_split.items())])
+    # estimate, means and interval: all with the splits weighted equally, seeds averaged within a split
+    result.update(mean_a=float(means_a.mean()), mean_b=float(means_b.mean()), diff=float((means_a - means_b).mean()))
+    if k == 1:
+        return _one_split(record_a, record_b, metric, next(iter(by_split)), result, n_resamples, rng_seed)
+    if k == 2:
+        return {**result, "status": TOO_FEW, "reason": "2 folds: a t over 2 fold differences has one degree of "
+                "freedom (t(0.975, 1) = 12.7), so no test or interval of any use is possible"}
+    from scipy.stats import t as t_dist
+    from scipy.stats import ttest_rel
+
+    d = means_a - means_b
+    with warnings.catch_warnings():  # differences all (nearly) equal: scipy warns, the numbers stand
+        warnings.simplefilter("ignore", RuntimeWarning)
+        test = ttest_rel(means_a, means_b)
+    se = float(np.std(d, ddof=1)) / math.sqrt(k)
+    p = float(test.pvalue) if np.isfinite(test.pvalue) else (1.0 if se == 0 and d.mean() == 0 else 0.0)
+    if correction == "nadeau-bengio":
+        sizes = _split_sizes(record_a)
+        if sizes is None:
+            raise BenchError("The Nadeau-Bengio correction needs the splits' train and test sizes, which this "
+                             "record lacks (an older record); compare without it.")
+        se *= math.sqrt(1 + k * sizes[0] / sizes[1])
+        p = float(2 * t_dist.sf(abs(d.mean()) / se, k - 1)) if se > 0 else p
+        result["method"] = FOLDS_METHOD + "; Nadeau-Bengio corrected variance"
+    half = _t975(k - 1) * se
+    warning = (f"only {k} folds: the test has little power (a difference must be large and steady across "
+               "folds to be detected)") if k <= LOW_POWER_FOLDS else None
+    return {**result, "status": TESTED, "p_value": p, "ci95": [float(d.mean() - half), float(d.mean() + half)],
+            "warning": warning}
+
+
+def _one_split(record_a: dict, record_b: dict, metric: str, split: str, result: dict, n_resamples: int,
+               rng_seed: int) -> dict:
+    from .predictions import of_record
+
+    pa, pb = of_record(record_a).get(split), of_record(record_b).get(split)
+    kind = (record_a.get("task") or {}).get("kind")
+    if pa is None or pb is None or not kind:
+        missing = " and ".join(n for n, p in (("A", pa), ("B", pb)) if p is None) or "the task kind"
+        return {**result, "status": SEEDS_ONLY, "method": "none (no per-clip predictions)", "unit": "split",
+                "reason": f"one split and no stored per-clip test predictions for {missing} (a run from an older "
+                          "bench): only probe-seed noise can be assessed, so no significance is claimed; run it "
+                          "again with this bench to store them"}
+    from .bootstrap import paired_clip_bootstrap
+
+    out = paired_clip_bootstrap(kind, metric, pa, pb, n_resamples, rng_seed)
+    return {**result, **out, "status": TESTED, "n_units": out["n_clips"]}

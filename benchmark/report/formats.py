@@ -17,12 +17,14 @@ UNTESTED = "‡"
 SKIPPED = "ˢ"
 LEGEND = (
     "Ours: mean ± std over seeds (number of seeds), in %. Best of our runs per column in bold, second "
-    f"underlined; {NOT_SIG} not significantly different from the column's best (paired sign-flip test, p ≥ 0.05); "
-    f"{UNTESTED} no paired test possible against the column's best (too few (split, seed) pairs or not comparable; "
-    "see notes); "
+    f"underlined; {NOT_SIG} not significantly different from the column's best (paired test over folds, or over "
+    "test clips on a one-split task; Holm-corrected over the column's comparisons, significant when p < 0.05); "
+    f"{UNTESTED} no paired test possible against the column's best (2 folds, no stored test predictions, or not "
+    "comparable; see notes); "
     f"{SKIPPED} clips were skipped (see notes); 'running' = run not finished; 'not run' = no run yet; "
     "'–' = not reported. Reported rows are the papers' published numbers. 95% CIs (CSV, JSON, report pages): "
-    f"{CI_METHOD_TEXT}, clipped to the metric's range where it reaches outside (marked), n/a with one seed."
+    f"{CI_METHOD_TEXT}, clipped to the metric's range where it reaches outside (marked); an older record's "
+    "interval over seeds holds seed noise only (marked)."
 )
 
 
@@ -148,7 +150,7 @@ def to_latex(tables: list[Table], digits: int = 1) -> str:
 
 CSV_FIELDS = ["table", "system", "source", "embedder", "protocol", "column", "task", "metric", "status", "mean",
               "std", "n_seeds", "ci95_low", "ci95_high", "skipped", "best", "second", "not_significant", "p_value",
-              "untested", "run_key", "average", "mean_rank", "rank"]
+              "p_holm", "untested", "run_key", "average", "mean_rank", "rank"]
 
 
 def to_csv(tables: list[Table]) -> str:
@@ -168,7 +170,8 @@ def to_csv(tables: list[Table]) -> str:
                     "metric": col.metric, "status": cell.status, "mean": pct(cell.mean), "std": pct(cell.std),
                     "n_seeds": cell.n_seeds or "", "ci95_low": pct(ci[0]), "ci95_high": pct(ci[1]), "skipped": cell.skipped,
                     "best": int(cell.best), "second": int(cell.second), "not_significant": int(cell.not_significant),
-                    "p_value": "" if cell.p_value is None else cell.p_value, "untested": cell.untested or "", "run_key": cell.run_key or "",
+                    "p_value": "" if cell.p_value is None else cell.p_value,
+                    "p_holm": "" if cell.p_holm is None else cell.p_holm, "untested": cell.untested or "", "run_key": cell.run_key or "",
                     "average": pct(row.averages.get(col.metric, (None,))[0]) if table.with_average else "",
                     "mean_rank": "" if row.mean_rank is None else round(row.mean_rank, 4), "rank": row.rank or "",
                 })

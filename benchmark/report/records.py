@@ -9,7 +9,7 @@ from typing import Any, Iterable
 from ..errors import BenchError
 from ..identity import display_name, embedder_matches, label_embedders, label_tasks, matches
 from ..results import ResultsStore, protocol_label
-from ..stats import clip_interval
+from ..stats import ci_kind, clip_interval
 
 
 def _as_dict(record: Any) -> dict[str, Any]:
@@ -97,9 +97,12 @@ def metric_values(record: dict[str, Any], metric: str) -> dict[str, Any] | None:
     if summary and summary.get("mean") is not None:
         return {
             "mean": float(summary["mean"]), "std": float(summary.get("std") or 0.0),
-            # one seed has no interval; an older record's interval is kept inside the metric's range
+            # an interval over folds or test clips stands with any number of seeds; an older record's
+            # interval over seeds needs two; any is kept inside the metric's range
             "ci95": clip_interval(metric, summary["ci95"])[0]
-            if summary.get("ci95") and int(summary.get("n_seeds") or 0) > 1 else None,
+            if summary.get("ci95") and (ci_kind(summary) in ("folds", "test clips")
+                                        or int(summary.get("n_seeds") or 0) > 1) else None,
+            "ci_unit": ci_kind(summary),
             "n_seeds": int(summary.get("n_seeds") or 0),
             "per_seed": summary.get("per_seed") or [],
         }

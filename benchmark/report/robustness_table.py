@@ -1,8 +1,8 @@
 """``bench table --robustness``: each deformed run beside the clean run of the same task, embedder
 (layer included) and protocol (training-set size included), with the paired drop.
 
-The drop (clean - deformed) has the paired two-stage bootstrap CI of
-``benchmark.stats.paired_test`` over the (split, seed) pairs both runs share.
+The drop (clean - deformed) has the 95% CI of ``benchmark.stats.paired_test``: a paired t over
+folds, or the paired bootstrap over test clips on a one-split task.
 """
 from __future__ import annotations
 
@@ -35,7 +35,8 @@ def rows(records: Iterable[dict[str, Any]], tasks: Iterable[str] | None = None,
                "deformation": protocol["deform"]
                + (" (train too)" if protocol.get("deform_train") else ""), "metric": metric,
                "deformed": (rec.metric_values(record, metric) or {}).get("mean"), "clean": None, "drop": None,
-               "ci95": None, "p_value": None, "n_pairs": 0, "status": "no clean run"}
+               "ci95": None, "p_value": None, "n_pairs": 0, "unit": None, "n_units": 0, "reason": None,
+               "status": "no clean run"}
         if clean is not None:
             row["clean"] = (rec.metric_values(clean, metric) or {}).get("mean")
             try:
@@ -44,14 +45,14 @@ def rows(records: Iterable[dict[str, Any]], tasks: Iterable[str] | None = None,
                 row["status"] = "no common pairs"
             else:  # too few pairs: the paired mean difference without a CI (status says so)
                 row.update(drop=test["diff"], ci95=test["ci95"], p_value=test["p_value"], n_pairs=test["n_pairs"],
-                           status=test["status"])
+                           unit=test["unit"], n_units=test["n_units"], reason=test.get("reason"), status=test["status"])
         out.append(row)
     return out
 
 
 def drop_text(row: dict[str, Any]) -> str:
     """The drop cell: points with the 95% CI, or why there is no CI (never a crash)."""
-    from ..stats import NOT_COMPARABLE, TOO_FEW
+    from ..stats import NOT_COMPARABLE
 
     if row["clean"] is None:
         return "no clean run"
@@ -61,9 +62,12 @@ def drop_text(row: dict[str, Any]) -> str:
         return "not comparable (NaN scores)"
     if row["drop"] is None:
         return "n/a"
-    if row["ci95"] is None or row["status"] == TOO_FEW:
-        return f"{100 * row['drop']:+.1f} (too few pairs for a CI: {row['n_pairs']})"
-    return f"{100 * row['drop']:+.1f} [{100 * row['ci95'][0]:+.1f}, {100 * row['ci95'][1]:+.1f}]"
+    if row["ci95"] is None:
+        why = "2 folds" if row["status"] == "too few folds" else "no stored test predictions (older run)" \
+            if row["status"] == "seed noise only" else row["status"]
+        return f"{100 * row['drop']:+.1f} (no CI: {why})"
+    return (f"{100 * row['drop']:+.1f} [{100 * row['ci95'][0]:+.1f}, {100 * row['ci95'][1]:+.1f}] "
+            f"over {row['n_units']} {row['unit']}")
 
 
 def render(results_dir: str | Path, fmt: str = "markdown", tasks: Iterable[str] | None = None,
@@ -84,7 +88,7 @@ def render_rows(found: list[dict[str, Any]], fmt: str = "markdown") -> str:
 
     from tabulate import tabulate
 
-    from ..stats import PAIRED_METHOD, min_pairs
+    from ..stats import PAIRED_METHOD
 
     if fmt == "json":
         return json.dumps(found, indent=1) + "\n"
@@ -97,7 +101,7 @@ def render_rows(found: list[dict[str, Any]], fmt: str = "markdown") -> str:
         table.append([r["task"], r["embedder"], r["protocol"], r["deformation"], r["metric"], pct(r["clean"]),
                       pct(r["deformed"]), drop_text(r), str(r["n_pairs"])])
     headers = ["task", "embedder", "protocol", "deformation", "metric", "clean (%)", "deformed (%)",
-               "drop, points [95% CI]", "pairs"]
+               "drop, points [95% CI]", "(split, seed) scores"]
     if fmt == "csv":
         import csv
         import io
@@ -112,9 +116,9 @@ def render_rows(found: list[dict[str, Any]], fmt: str = "markdown") -> str:
         raise BenchError(f"Unknown table format '{fmt}'. Choose one of: markdown, latex, csv, json, html.")
     text = tabulate(table, headers=headers, tablefmt=style, disable_numparse=True)
     if fmt == "markdown":
-        text += ("\n\nDrop = clean - deformed over the (split, seed) pairs both runs share (mean over splits of the "
+        text += ("\n\nDrop = clean - deformed over the (split, seed) scores both runs share (mean over splits of the "
                  f"mean over seeds), in points. 95% CI (and the p-value in --format json): {PAIRED_METHOD}; "
-                 f"a CI needs at least {min_pairs()} pairs.")
+                 "none with 2 folds, or on one split without stored test predictions (an older run).")
         if any(r["clean"] is None for r in found):
             text += "\nNo clean run: run the same command without --deform, then this table again."
     return text + "\n"

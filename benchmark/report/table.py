@@ -11,7 +11,7 @@ from ..identity import one_clip_set_per_name
 from ..variants import left_out_note, variant_kinds
 from .reference import PaperTable, Reported, load_published
 
-#: an entry whose paired test against the column's best gives p >= ALPHA gets the "not significant" mark
+#: an entry whose Holm-adjusted p against the column's best is not < ALPHA gets the "not significant" mark
 ALPHA = 0.05
 
 
@@ -31,6 +31,8 @@ class Cell:
     second: bool = False
     not_significant: bool = False
     p_value: float | None = None
+    #: p_value Holm-adjusted over the column's comparisons with its best (what the mark uses)
+    p_holm: float | None = None
     #: why no paired test against the column's best was possible (too few pairs, NaN, ...), else None
     untested: str | None = None
     done: int = 0  # (split, seed) scores present, and expected, for a running record
@@ -115,8 +117,12 @@ def _paired_test() -> Callable | None:
 
 def emphasise(table: Table, alpha: float = ALPHA) -> None:
     """Per column: bold the best of our entries, underline the second, and mark those whose paired
-    difference from the best is not significant. Reported rows are references, not contenders:
-    the paired test needs the per-seed scores that only our runs have."""
+    difference from the best is not significant, Holm-corrected over the column's comparisons
+    (one family per column: "which entries cannot be told from the best?"). Reported rows are
+    references, not contenders: the paired test needs what only our runs store."""
+    from ..multicompare import holm
+    from ..stats import significant
+
     test = _paired_test()
     for j, column in enumerate(table.columns):
         ours = [row.cells[j] for row in table.rows if row.kind == "ours" and row.cells[j].status == "ok"]
@@ -127,6 +133,8 @@ def emphasise(table: Table, alpha: float = ALPHA) -> None:
             c.best = c.mean == means[0]
             c.second = len(means) > 1 and c.mean == means[1]
         best = next(c for c in ours if c.best)
+        tested: list[Cell] = []
+        methods: list[str] = []
         for c in ours:
             if c.best or test is None:
                 continue
@@ -139,13 +147,20 @@ def emphasise(table: Table, alpha: float = ALPHA) -> None:
             p = result.get("p_value")
             if p is not None and p == p:  # NaN means the test could not be made
                 c.p_value = float(p)
-                c.not_significant = c.p_value >= alpha
-                method = result.get("method")
-                note = f"Paired test against the column's best: {method or 'see benchmark.stats'}, alpha = {alpha}."
+                tested.append(c)
+                methods.append(str(result.get("method") or "see benchmark.stats"))
             else:
                 # no verdict either way: the cell says so rather than look significantly different
                 c.untested = _untested_reason(result)
                 note = f"{UNTESTED_NOTE} {c.embedder} on {c.task} ({column.metric}): {c.untested}."
+                if note not in table.notes:
+                    table.notes.append(note)
+        for c, p_holm in zip(tested, holm([c.p_value for c in tested])):  # type: ignore[misc]
+            c.p_holm = p_holm
+            c.not_significant = not significant(p_holm, alpha)
+        for method in dict.fromkeys(methods):
+            note = (f"Paired test against the column's best: {method}; Holm-corrected over the column's "
+                    f"comparisons with its best, significant when p < {alpha}.")
             if note not in table.notes:
                 table.notes.append(note)
 
@@ -154,13 +169,11 @@ UNTESTED_NOTE = "Not tested against the column's best:"
 
 
 def _untested_reason(result: dict) -> str:
-    status = result.get("status")
-    if status == "too few pairs":
-        return (f"too few (split, seed) pairs to test ({result.get('n_pairs')}; at least "
-                f"{result.get('min_pairs')} needed for p < {result.get('alpha', ALPHA):g})")
-    if status == "not comparable" and "n_nan" in result:
+    if result.get("status") == "not comparable" and "n_nan" in result:
         return f"not comparable ({result['n_nan']} pair(s) with a NaN score)"
-    return "not comparable" + (f" ({result['reason']})" if result.get("reason") else "")
+    if result.get("status") == "not comparable":
+        return "not comparable" + (f" ({result['reason']})" if result.get("reason") else "")
+    return str(result.get("reason") or result.get("status") or "no p-value")
 
 
 def add_average_and_rank(table: Table) -> None:
