@@ -145,48 +145,33 @@ def run(embedders, tasks, protocol, seeds, results_dir, skip_missing, layer, lay
       bench run -e mfcc -e coala -e coala-ec -t us8k,gtzan,nsynth
       bench run -e mfcc -t demo --executor ray --address 10.0.0.5:6379
     """
-    from benchmark import variants
+    from benchmark.launch import plan
     from benchmark.spec import grid
 
-    specs = grid(embedders, tasks, protocol=protocol, seeds=seeds, options=options, weights=weights, device=device,
-                 fast_matmul=fast_matmul, skip_missing=skip_missing, jobs=jobs, data_home=data_home,
-                 cache_dir=cache_dir, results_dir=results_dir, layer=layer, deform_train=deform_train)
-    if layer_set is not None:
-        if len(specs) != 1 or executor != "local" or deforms:
-            raise click.UsageError("--layers sweeps one embedder on one task with the local executor; "
-                                   "run a grid (or --deform) with --layer N instead.")
-        from benchmark.report import render_tables
-        from benchmark.report.layers import layer_table
-        from benchmark.sweep import sweep
-
-        records = sweep(specs[0], layer_set, registries(), progress=True, echo=click.echo)
-        click.echo(render_tables([layer_table(records)]), nl=False)
-        return
-    specs = [one for spec in specs for one in variants.expand(
-        spec, variants.parse_numbers(train_fraction, float, "--train-fraction"),
-        variants.parse_numbers(train_per_class, int, "--train-per-class"), list(deforms))]
-    _run_specs(specs, executor, threads, address=address, shared_cache=not no_shared_cache)
+    env = _env(device, jobs, data_home, cache_dir, results_dir, executor, address, no_shared_cache, threads)
+    specs = grid(embedders, tasks, protocol=protocol, seeds=seeds, options=options, weights=weights,
+                 fast_matmul=fast_matmul, skip_missing=skip_missing, layer=layer, deform_train=deform_train)
+    specs = plan(specs, registries(), env, layer_set, train_fraction, train_per_class, deforms)
+    _launch(specs, env, table="layers" if layer_set is not None else "grid")
 
 
-def _run_specs(specs, executor, threads, grid_table=True, **executor_options) -> None:
-    from benchmark import grid
-    from benchmark.results import format_summary
+def _env(device, jobs, data_home, cache_dir, results_dir, executor, address, no_shared_cache, threads):
+    """The RunEnv of the options that say how runs are computed (recorded, not part of the run key)."""
+    from benchmark.spec import RunEnv
+
+    return RunEnv(threads=threads, device=device, jobs=jobs, executor=executor, address=address,
+                  shared_cache=not no_shared_cache, data_home=data_home, cache_dir=cache_dir, results_dir=results_dir)
+
+
+def _launch(specs, env, table) -> None:
+    """Every way of starting runs ends here (benchmark.launch); a grid with a failed cell exits 1."""
+    from benchmark.launch import launch
 
     # progress: tqdm bars on a terminal, a line every so often without one (benchmark.progress)
-    outcomes = grid.run_grid(specs, registries(), executor, progress=True, echo=click.echo,
-                             threads=threads, **executor_options)
-    if len(outcomes) == 1:
-        from benchmark.layers import weights_line
-
-        click.echo(format_summary(outcomes[0].record))
-        if weights_line(outcomes[0].record):
-            click.echo(weights_line(outcomes[0].record))
-        return
-    table = grid.grid_table(outcomes) if grid_table else None
-    if table:
-        click.echo(table, nl=False)
-    click.echo(grid.format_outcomes(outcomes))
-    sys.exit(1 if grid.failed(outcomes) else 0)
+    launched = launch(specs, registries(), env, progress=True, echo=click.echo, table=table)
+    click.echo(launched.text, nl=False)
+    if len(launched.outcomes) > 1:
+        sys.exit(1 if launched.failed else 0)
 
 
 @cli.command()
@@ -208,14 +193,13 @@ def reproduce(paper, dry_run, seeds, results_dir, skip_missing, data_home, cache
     """
     from benchmark import reproduce as paper_grid
 
-    common = dict(seeds=seeds, options=options, weights=weights, device=device, skip_missing=skip_missing, jobs=jobs,
-                  data_home=data_home, cache_dir=cache_dir, results_dir=results_dir)
+    env = _env(device, jobs, data_home, cache_dir, results_dir, executor, address, no_shared_cache, threads)
+    common = dict(seeds=seeds, options=options, weights=weights, skip_missing=skip_missing)
     if dry_run:
-        click.echo(paper_grid.dry_run(paper, registries(), **common))
+        click.echo(paper_grid.dry_run(paper, registries(), env, **common))
         return
-    specs = paper_grid.paper_specs(paper, **common)
     try:
-        _run_specs(specs, executor, threads, grid_table=False, address=address, shared_cache=not no_shared_cache)
+        _launch(paper_grid.paper_specs(paper, **common), env, table=None)
     finally:  # the paper's table also after failed cells: what finished, beside the published numbers
         click.echo(paper_grid.paper_table_text(paper, results_dir), nl=False)
         click.echo(f"The table again, in any format: bench table --paper {paper}")

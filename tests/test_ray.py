@@ -16,7 +16,7 @@ import pytest
 
 import cli
 from benchmark.grid import run_grid
-from benchmark.spec import grid
+from benchmark.spec import RunEnv, grid
 from tests.helpers import write_csv_dataset
 
 ray = pytest.importorskip("ray", reason='the Ray executor is an optional extra: pip install -e ".[ray]"')
@@ -87,8 +87,15 @@ def scores(outcomes) -> dict:
     return out
 
 
-def run(specs_kwargs, embedders, tasks, executor, threads=2, **options):
-    return run_grid(grid(embedders, tasks, **specs_kwargs), cli.registries(), executor, threads=threads, **options)
+#: fields of the environment (RunEnv), not of the specs
+ENV_FIELDS = ("cache_dir", "results_dir", "data_home", "device", "jobs")
+
+
+def run(kwargs, embedders, tasks, executor, threads=2, shared_cache=True, **options):
+    env = RunEnv(executor=executor, threads=threads, shared_cache=shared_cache,
+                 **{k: v for k, v in kwargs.items() if k in ENV_FIELDS})
+    specs = grid(embedders, tasks, **{k: v for k, v in kwargs.items() if k not in ENV_FIELDS})
+    return run_grid(specs, cli.registries(), env, **options)
 
 
 def test_ray_grid_gives_bitwise_the_local_scores_shared_cache_or_not(ray_session, data, tmp_path):
@@ -179,14 +186,15 @@ def test_a_deform_grid_on_ray_gives_the_local_scores_and_deformed_caches(ray_ses
     plugin, tasks = data
     embedders = [f"{plugin}:Batchy"]
 
-    def specs(n):
-        base = grid(embedders, tasks[:1], seeds=2, protocol="linear", cache_dir=tmp_path / f"c{n}",
-                    results_dir=tmp_path / f"r{n}")
-        return [s for spec in base for s in expand(spec, deforms=["noise:snr=10"])]
+    specs = [s for spec in grid(embedders, tasks[:1], seeds=2, protocol="linear")
+             for s in expand(spec, deforms=["noise:snr=10"])]
 
-    local = run_grid(specs(1), cli.registries(), "local", threads=2)
+    def env(n, executor, **more):
+        return RunEnv(executor=executor, threads=2, cache_dir=tmp_path / f"c{n}", results_dir=tmp_path / f"r{n}", **more)
+
+    local = run_grid(specs, cli.registries(), env(1, "local"))
     (plugin.parent / "log").unlink(missing_ok=True)
-    on_ray = run_grid(specs(2), cli.registries(), "ray", threads=2)
+    on_ray = run_grid(specs, cli.registries(), env(2, "ray"))
     assert [o.status for o in on_ray] == ["done"]
     keyed = lambda outcomes: {(o.spec.task, o.spec.deform, s["split"], s["seed"]): s["metrics"]  # noqa: E731
                               for o in outcomes for s in o.record["scores"]}
@@ -199,5 +207,5 @@ def test_a_deform_grid_on_ray_gives_the_local_scores_and_deformed_caches(ray_ses
     assert stored(tmp_path / "c2") == stored(tmp_path / "c1")  # the same clean and deformed frames, bitwise
     assert len({key for key, _ in stored(tmp_path / "c1")}) == 2  # the clean store and the deformed one
     # not shared: the driver writes the deformed shards the workers send back, the same frames
-    unshared = run_grid(specs(3), cli.registries(), "ray", threads=2, shared_cache=False)
+    unshared = run_grid(specs, cli.registries(), env(3, "ray", shared_cache=False))
     assert keyed(unshared) == keyed(local) and stored(tmp_path / "c3") == stored(tmp_path / "c1")
