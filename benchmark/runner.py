@@ -84,7 +84,8 @@ def build_embedder(registries: Registries, name: str, weights: str | None, devic
     set after construction, so that a plugin whose ``__init__`` takes no ``**options`` accepts it too."""
     options = dict(options)
     dtype = store_dtype(options.pop("store_dtype", None))
-    embedder = registries.embedders.create(name, weights=weights, device=device or config.default_device(), **options)
+    # device None: the base class resolves it when first read (no torch import for a rerun that finds its records)
+    embedder = registries.embedders.create(name, weights=weights, device=device, **options)
     try:  # what it was built with, for the cache key of a plugin whose config() leaves them out (identity.cache_config)
         embedder.constructor_options = dict(sorted(options.items()))
     except (AttributeError, TypeError):
