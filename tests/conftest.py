@@ -11,6 +11,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+# tests is a package (tests.helpers); the helpers some tests import by their bare names
+# (_report_runs, suggested) are found last, after every installed package
+if str(ROOT / "tests") not in sys.path:
+    sys.path.append(str(ROOT / "tests"))
 
 
 @pytest.fixture(scope="session")
