@@ -7,27 +7,17 @@ import sys
 
 import pytest
 
-from tests.helpers import invoke, write_csv_dataset
-
-
-@pytest.fixture
-def tiny_hf(tmp_path_factory):
-    pytest.importorskip("transformers", reason="the [hf] extra (transformers) is not installed")
-    from tests import hf_models
-
-    return hf_models.build("wav2vec2-layer", tmp_path_factory.mktemp("hf") / "model")
+from tests.helpers import invoke
 
 
 def _records(results) -> list[dict]:
     return [json.loads(p.read_text()) for p in results.rglob("*.json")]
 
 
-@pytest.mark.slow
-def test_layers_apply_train_fraction_and_threads_to_every_layer(tiny_hf, tmp_path):
+def test_layers_apply_train_fraction_and_threads_to_every_layer(tiny_hf, tiny_task, results_dir):
     """--layers left `bench run` before the variants were expanded: the fraction and --threads were ignored."""
-    csv = write_csv_dataset(tmp_path / "data", n_per_class=4)
-    results = tmp_path / "results"
-    code, out = invoke("run", "-e", f"hf:{tiny_hf}", "-t", f"csv:{csv}", "-p", "linear", "--seeds", "1",
+    results = results_dir
+    code, out = invoke("run", "-e", f"hf:{tiny_hf}", "-t", tiny_task, "-p", "linear", "--seeds", "1",
                        "--results-dir", results, "--layers", "0,2", "--train-fraction", "0.5", "--threads", "1")
     assert code == 0, out
     assert out.count("0 cached, 8 extracted") == 1, out  # one extraction serves every layer
@@ -38,13 +28,11 @@ def test_layers_apply_train_fraction_and_threads_to_every_layer(tiny_hf, tmp_pat
     assert all(r["env"]["threads"] == 1 and r["env"]["executor"] == "local" for r in records)
 
 
-@pytest.mark.slow
-def test_a_sweep_shows_the_layer_it_shares_with_the_plain_run(tiny_hf, tmp_path):
+def test_a_sweep_shows_the_layer_it_shares_with_the_plain_run(tiny_hf, tiny_task, results_dir):
     """issue 19 item 2: the plain run probes the last layer, so the sweep found it 'Already complete'
     under the plain name and the layer was missing from the sweep table, `table --layers` and the plot."""
-    csv = write_csv_dataset(tmp_path / "data", n_per_class=4)
-    results = tmp_path / "results"
-    common = ["-e", f"hf:{tiny_hf}", "-t", f"csv:{csv}", "-p", "linear", "--seeds", "1", "--results-dir", results]
+    results = results_dir
+    common = ["-e", f"hf:{tiny_hf}", "-t", tiny_task, "-p", "linear", "--seeds", "1", "--results-dir", results]
     assert invoke("run", *common)[0] == 0
     code, out = invoke("run", *common, "--layers", "all")
     assert code == 0 and "Already complete" in out, out
@@ -63,21 +51,14 @@ def test_a_sweep_shows_the_layer_it_shares_with_the_plain_run(tiny_hf, tmp_path)
     assert f"| hf:{tiny_hf} " in invoke("table", "--results-dir", results)[1]
 
 
-def test_layers_and_deform_are_no_longer_refused_but_checked(tmp_path):
-    """--layers went its own way and refused --deform; now an embedder without layers says so."""
-    code, out = invoke("run", "-e", "mfcc", "-t", "demo", "--layers", "all", "--deform", "gain:db=-6")
-    assert code == 2 and "exposes no layers" in out
-
-
-def test_a_plain_run_records_its_environment(tmp_path):
-    csv = write_csv_dataset(tmp_path / "data", n_per_class=4)
-    results = tmp_path / "results"
-    code, out = invoke("run", "-e", "mfcc", "-t", f"csv:{csv}", "-p", "linear", "--seeds", "1", "--threads", "2",
+def test_a_plain_run_records_its_environment(tiny_task, results_dir):
+    results = results_dir
+    code, out = invoke("run", "-e", "mfcc", "-t", tiny_task, "-p", "linear", "--seeds", "1", "--threads", "2",
                        "--jobs", "1", "--results-dir", results)
     assert code == 0, out
     (record,) = _records(results)
     assert record["env"] == {"threads": 2, "device": "cpu", "jobs": 1, "executor": "local"}
-    again = invoke("run", "-e", "mfcc", "-t", f"csv:{csv}", "-p", "linear", "--seeds", "1", "--threads", "1",
+    again = invoke("run", "-e", "mfcc", "-t", tiny_task, "-p", "linear", "--seeds", "1", "--threads", "1",
                    "--results-dir", results)[1]
     assert "Already complete" in again  # threads are not part of the run key
 
