@@ -5,8 +5,8 @@ protocol and its variants): equal specs give equal numbers, so the run key comes
 alone. A :class:`RunEnv` holds how the numbers are computed (threads, device, decoding
 processes, executor, cluster address, folders); it is recorded in every RunRecord (``env``)
 but stays out of the key: every thread pool is pinned to ``threads`` in every process of a grid,
-and the device is kept out of the key within the tolerance ``DEVICE_TOLERANCE`` that
-``tests/test_device.py`` checks on a GPU (embeddings, CPU against CUDA).
+and the device is kept out of the key because embeddings on CUDA agree with the CPU's within
+``DEVICE_TOLERANCE``, which ``tests/test_device.py`` checks where CUDA is available.
 
 Both hold names and values only (no loaded model, no data), so they can be printed, compared and
 sent to another process or node unchanged. A grid is a list of specs run in one environment.

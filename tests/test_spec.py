@@ -1,7 +1,6 @@
 """RunSpec: a frozen, comparable description of one run; grids are lists of them."""
 import dataclasses
 import pickle
-from pathlib import Path
 
 import pytest
 
