@@ -68,6 +68,7 @@ def launch(specs: Sequence[RunSpec], registries: Registries, env: RunEnv = RunEn
     from . import grid
     from .results import format_summary
 
+    env.check()
     outcomes = grid.run_grid(specs, registries, env, progress=progress, echo=echo)
     if len(outcomes) == 1:
         from .layers import weights_line

@@ -105,6 +105,16 @@ class RunEnv:
     def replace(self, **changes: Any) -> "RunEnv":
         return dataclasses.replace(self, **changes)
 
+    def check(self) -> None:
+        """Refuse options that do not apply to the executor (they would be ignored)."""
+        from .errors import BenchError
+
+        if self.executor != "ray":
+            unused = (["--address"] if self.address else []) + (["--no-shared-cache"] if not self.shared_cache else [])
+            if unused:
+                raise BenchError(f"{' and '.join(unused)} only apply to the Ray executor: add --executor ray, "
+                                 f"or drop {'them' if len(unused) > 1 else 'it'}.")
+
     def to_record(self, threads: int | None = None, device: str | None = None) -> dict[str, Any]:
         """What the RunRecord says about the environment (``threads``/``device``: as resolved)."""
         return {"threads": threads if threads is not None else self.threads, "device": device or self.device,

@@ -63,6 +63,12 @@ def test_a_plain_run_records_its_environment(tiny_task, results_dir):
     assert "Already complete" in again  # threads are not part of the run key
 
 
+@pytest.mark.parametrize("option", [("--address", "127.0.0.2:6379"), ("--no-shared-cache",)])
+def test_ray_options_without_ray_are_refused(option):
+    code, out = invoke("run", "-e", "mfcc", "-t", "demo", *option)
+    assert code == 2 and f"{option[0]} only apply to the Ray executor" in out
+
+
 def test_executors_come_from_a_registry(monkeypatch):
     from benchmark import executors
     from benchmark.errors import BenchError
