@@ -11,7 +11,8 @@ The work of one spec comes in phases that executors call in order:
   record's update after each finished split, which is what makes a killed run resume;
 * :func:`finish` writes the summary and marks the record complete.
 
-:func:`run` is the local executor of one spec: the phases in this process.
+Executors (:mod:`benchmark.executors`) call them; every way of starting runs reaches an executor
+through :func:`benchmark.grid.run_grid` (see :mod:`benchmark.launch`).
 """
 from __future__ import annotations
 
@@ -29,7 +30,6 @@ from .errors import BenchError, DataMissingError
 from .extract import extract
 from .identity import cache_config, data_hash
 from .leaks import check_split, check_splits
-from .locks import run_lock
 from .protocols import Protocol, for_task, with_fast_matmul
 from .registry import Registries
 from .results import ResultsStore, done_pairs, new_record, now
@@ -267,25 +267,6 @@ def finish(cell: Cell, echo: Echo = _quiet) -> dict:
     record["finished"] = now()
     echo(f"Run record: {cell.results.save(record)}")
     return record
-
-
-def run(spec: RunSpec, registries: Registries, progress: bool = False, echo: Echo = _quiet,
-        embedder: Any = None, env: RunEnv = RunEnv()) -> dict:
-    """Evaluate ``spec`` in this process; resumes an unfinished identical run. Returns the RunRecord."""
-    cell = prepare(spec, registries, echo, embedder, env)
-    if cell.complete:
-        return cell.record
-    with run_lock(cell.results.root, cell.record["run_key"], echo):
-        # an identical run in another process may have progressed while this one waited
-        latest = cell.results.find(cell.record["run_key"])
-        if latest is not None and len(latest["scores"]) >= len(cell.record["scores"]):
-            cell.record = latest
-        if cell.complete:
-            echo(f"Already complete: {cell.results.path_for(cell.record)}")
-            return cell.record
-        extract_cell(cell, progress, echo)
-        probe_cell(cell, progress, echo)
-        return finish(cell, echo)
 
 
 def probe_cell(cell: Cell, progress: bool = False, echo: Echo = _quiet) -> None:
