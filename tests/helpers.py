@@ -53,19 +53,23 @@ def run_args(embedder: str, task: str, **fields) -> list[str]:
 
 def run_bench(embedder: str, task: str, **fields) -> dict:
     """``bench run -e EMBEDDER -t TASK --field value…`` through the command line, as users run it;
-    its RunRecord. A user error is raised as the BenchError the command line turned into a message."""
+    its RunRecord. A user error (or an interrupt) is raised as the exception the command line turned
+    into a message (or an abort)."""
     import json
     import re
 
     from click.testing import CliRunner
 
+    import click
+
     import cli
-    from benchmark.errors import BenchError
 
     result = CliRunner().invoke(cli.cli, run_args(embedder, task, **fields), standalone_mode=False)
-    if result.exception is not None:
-        cause = result.exception.__context__
-        raise cause if isinstance(cause, BenchError) else result.exception
+    exc = result.exception
+    if exc is not None:
+        if isinstance(exc, (click.ClickException, click.exceptions.Abort)) and exc.__context__ is not None:
+            raise exc.__context__
+        raise exc
     paths = re.findall(r"^(?:Run record|Already complete): (.+\.json)$", result.output, flags=re.M)
     assert paths, result.output
     return json.loads(Path(paths[-1]).read_text())
