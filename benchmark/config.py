@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -50,7 +51,10 @@ def weights_dir() -> Path | None:
 
 
 def default_device() -> str:
-    """CUDA when present, else CPU."""
+    """CUDA when present, else CPU. On a Linux machine without a GPU driver (NVIDIA's, or ROCm's
+    /dev/kfd) no torch can use CUDA, so the answer comes without importing torch."""
+    if "torch" not in sys.modules and sys.platform.startswith("linux") and not any(os.path.exists(p) for p in ("/proc/driver/nvidia", "/dev/nvidiactl", "/dev/kfd")):
+        return "cpu"
     try:
         import torch
 

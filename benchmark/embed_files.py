@@ -45,7 +45,9 @@ def embed_files(
     if embedder.input_kind != "audio":
         raise BenchError(f"Embedder '{embedder_name}' embeds {embedder.input_kind}, not audio files.")
     clips = [Clip(id=str(f), target=None, path=Path(f)) for f in files]
-    embedder_config = embedder.config()
+    from .identity import cache_config
+
+    embedder_config = cache_config(embedder)
     check_config(embedder_name, embedder_config)
     store = EmbeddingStore(config.cache_dir(cache_dir), embedder_config)
     extract(embedder, clips, store, jobs=jobs, progress=progress)

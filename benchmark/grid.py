@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from .errors import BenchError
-from .executors import EXECUTORS
+from .executors import executor as find_executor
 from .registry import Registries
-from .spec import RunSpec
+from .spec import RunEnv, RunSpec
 
 Echo = Callable[[str], None]
 DONE, ALREADY_DONE, FAILED = "done", "already done", "failed"
@@ -98,24 +98,15 @@ class Recorder:
                 for i, s in enumerate(self.specs)]
 
 
-def run_grid(specs: Sequence[RunSpec], registries: Registries, executor: str = "local", progress: bool = False,
-             echo: Echo = _quiet, threads: int | None = None, keep_going: bool | None = None,
-             **executor_options: Any) -> list[Outcome]:
-    """Run every cell with ``executor`` and return their outcomes in spec order. ``keep_going``
+def run_grid(specs: Sequence[RunSpec], registries: Registries, env: RunEnv = RunEnv(), progress: bool = False,
+             echo: Echo = _quiet, keep_going: bool | None = None, **executor_options: Any) -> list[Outcome]:
+    """Run every cell with ``env.executor`` and return their outcomes in spec order. ``keep_going``
     (default: more than one cell) records a failing cell and goes on; else its error is raised.
-    ``threads``: torch threads in every process of the grid (default: torch's default here)."""
+    Every way of starting runs (a run, a grid, a sweep, fractions, deformations, a paper) comes here."""
     specs = list(specs)
+    run = find_executor(env.executor)
     recorder = Recorder(specs, echo, len(specs) > 1 if keep_going is None else keep_going)
-    if executor == "local":
-        from .executors import local
-
-        local.run(specs, registries, progress, echo, threads, recorder)
-    elif executor == "ray":
-        from .executors import ray as ray_executor
-
-        ray_executor.run(specs, registries, progress, echo, threads, recorder, **executor_options)
-    else:
-        raise BenchError(f"Unknown executor '{executor}'. Choose one of: {', '.join(EXECUTORS)}.")
+    run(specs, registries, env, progress, echo, recorder, **executor_options)
     return recorder.result()
 
 
@@ -129,7 +120,7 @@ def format_outcomes(outcomes: Sequence[Outcome]) -> str:
     return "\n".join(lines)
 
 
-def grid_table(outcomes: Sequence[Outcome]) -> str | None:
+def grid_table(outcomes: Sequence[Outcome], results_dir: str | None = None) -> str | None:
     """The tables of the grid's finished cells (markdown), or None when none finished: the plain
     runs' leaderboard, then a table per kind of variant the grid ran (robustness, label
     efficiency, layers). Only the grid's own records: other runs in the results folder are not
@@ -145,7 +136,7 @@ def grid_table(outcomes: Sequence[Outcome]) -> str | None:
     keys = {o.record.get("run_key") for o in outcomes if o.record is not None}
     if not keys:
         return None
-    everything = load_records(config.results_dir(outcomes[0].spec.results_dir))  # labelled as `bench table` labels them
+    everything = load_records(config.results_dir(results_dir))  # labelled as `bench table` labels them
     mine = [r for r in everything if r.get("run_key") in keys]
     tables = []
     plain = plain_table(mine)

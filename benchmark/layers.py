@@ -16,7 +16,7 @@ every block). An embedder may store its embedding alone unless
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
@@ -178,6 +178,27 @@ def split_name(name: str) -> tuple[str, int | None]:
     if sep and tail.lstrip("-").isdigit():
         return base, int(tail)
     return name, None
+
+
+def sweep_records(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The records of single layers as layer tables and plots show them: every ``name@N`` record,
+    and a plain run of a swept embedder under ``name@N`` with N the layer it probed. A sweep's
+    layer N may be the plain run (the same run key: the default layer), which it then reuses."""
+    records = list(records)
+    swept = {split_name(str((r.get("embedder") or {}).get("name", "")))[0] for r in records
+             if split_name(str((r.get("embedder") or {}).get("name", "")))[1] is not None}
+    out = []
+    for record in records:
+        about = record.get("embedder") or {}
+        base, layer = split_name(str(about.get("name", "")))
+        if layer is not None:
+            out.append(record)
+        elif base in swept and isinstance(about.get("layer"), int):
+            named = {**about, "name": f"{base}@{about['layer']}"}
+            if about.get("label"):
+                named["label"] = f"{about['label']}@{about['layer']}"
+            out.append({**record, "embedder": named})
+    return out
 
 
 class LayerStore:

@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
-from sklearn.metrics import accuracy_score, average_precision_score, r2_score, roc_auc_score
 
 from .errors import BenchError
 
@@ -51,6 +50,9 @@ def _macro(score_fn, truth: np.ndarray, scores: np.ndarray) -> tuple[float, list
 
 def compute(kind: str, names: Sequence[str], y_true: np.ndarray, y_pred: np.ndarray) -> tuple[dict[str, float], dict]:
     """Scores keyed by metric name, and extra information (skipped labels, per-target r2)."""
+    # imported here: tables, listings and a rerun that finds its records complete need no scikit-learn
+    from sklearn.metrics import accuracy_score, average_precision_score, r2_score, roc_auc_score
+
     y_pred = np.asarray(y_pred, dtype=np.float64)
     if y_pred.ndim == 1:
         y_pred = y_pred[:, None]

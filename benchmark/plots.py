@@ -250,14 +250,15 @@ def write_plots(results_dir: str | Path, out_dir: str | Path, fmt: str = "png", 
     if "throughput" in wanted:
         written.append(scatter(points, "clips_per_s", out / f"score-vs-throughput.{fmt}"))
     if "layers" in wanted:
-        from .layers import split_name
+        from .layers import split_name, sweep_records
 
-        layered = entries([r for r in records if set(variant_kinds(r)) <= {"layer"}])
-        swept = sorted({p["task"] for p in layered if split_name(p["embedder"])[1] is not None})
+        # a sweep's layer that is the plain run too; no deformed or training-subset run
+        layer_points = entries(sweep_records([r for r in records if set(variant_kinds(r)) <= {"layer"}]))
+        swept = sorted({p["task"] for p in layer_points if split_name(p["embedder"])[1] is not None})
         if not swept and kind == "layers":
             raise BenchError(f"No layer-sweep runs in {results_dir}: run one first, e.g. "
                              "`bench run -e hf:<model or folder> -t demo --layers all`.")
-        written += [layer_curves([p for p in layered if p["task"] == t], t, out / f"layers-{safe_name(t)}.{fmt}")
+        written += [layer_curves([p for p in layer_points if p["task"] == t], t, out / f"layers-{safe_name(t)}.{fmt}")
                     for t in swept]
     if "ranks" in wanted:
         from .cd_diagram import cd_diagram

@@ -13,7 +13,7 @@ from . import config
 from .errors import BenchError
 from .registry import Registries
 from .report.reference import paper_tables
-from .spec import RunSpec
+from .spec import RunEnv, RunSpec
 
 PAPER_NAMES = ("coala", "contextual", "mulap")
 
@@ -75,11 +75,11 @@ class Need:
     detail: str
 
 
-def _data_need(registries: Registries, task_name: str, spec: RunSpec) -> Need:
+def _data_need(registries: Registries, task_name: str, env: RunEnv) -> Need:
     try:
         task = registries.tasks.create(task_name)
-        cache = config.cache_dir(spec.cache_dir)
-        root = task.root(config.data_home(spec.data_home), cache)
+        cache = config.cache_dir(env.cache_dir)
+        root = task.root(config.data_home(env.data_home), cache)
         report = task.check(root, cache)
     except BenchError as exc:
         return Need("data", False, str(exc).replace("\n", " "))
@@ -98,13 +98,13 @@ def _data_need(registries: Registries, task_name: str, spec: RunSpec) -> Need:
     return Need("data", False, f"{why}.{fix} Details: bench data check {task_name}")
 
 
-def _weights_need(registries: Registries, spec: RunSpec) -> Need:
+def _weights_need(registries: Registries, spec: RunSpec, env: RunEnv) -> Need:
     """Resolving the embedder's config finds its weights (it hashes them); offline, so nothing
     is downloaded: a missing file raises the error that says where to get it and put it."""
     from .runner import create_embedder
 
     try:
-        embedder = create_embedder(spec, registries)
+        embedder = create_embedder(spec, registries, env)
         embedder_config = embedder.config()
     except BenchError as exc:
         return Need("weights", False, str(exc).replace("\n", " "))
@@ -113,13 +113,13 @@ def _weights_need(registries: Registries, spec: RunSpec) -> Need:
     return Need("weights", True, detail)
 
 
-def dry_run(paper: str, registries: Registries, **common: Any) -> str:
+def dry_run(paper: str, registries: Registries, env: RunEnv = RunEnv(), **common: Any) -> str:
     """Each cell of the paper with what is present and what is missing; downloads and runs nothing."""
     from .report.records import index, load_records
 
     specs = paper_specs(paper, **common)
     cells = paper_cells(paper)
-    results = config.results_dir(common.get("results_dir"))
+    results = config.results_dir(env.results_dir)
     done = index(load_records(results)) if Path(results).is_dir() else {}
     data: dict[str, Need] = {}
     weights: dict[str, Need] = {}
@@ -127,9 +127,9 @@ def dry_run(paper: str, registries: Registries, **common: Any) -> str:
     with config.offline():
         for cell, spec in zip(cells, specs):
             if cell.task not in data:
-                data[cell.task] = _data_need(registries, cell.task, spec)
+                data[cell.task] = _data_need(registries, cell.task, env)
             if cell.embedder not in weights:
-                weights[cell.embedder] = _weights_need(registries, spec)
+                weights[cell.embedder] = _weights_need(registries, spec, env)
             record = done.get((cell.task, cell.embedder, cell.protocol))
             state = ("done" if record and record.get("status") == "complete"
                      else "unfinished" if record else "to run")

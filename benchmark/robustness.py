@@ -21,8 +21,9 @@ def deformation_config(cell: Any) -> dict:
     """The deformed store's key: the embedder's config, the deformation's canonical spec and the
     versions of the libraries that make the deformed audio (another LAME is other audio)."""
     from .deform import library_versions
+    from .identity import cache_config
 
-    return {**cell.embedder.config(), "deformation": cell.protocol.deform, "deform_libraries": library_versions()}
+    return {**cache_config(cell.embedder), "deformation": cell.protocol.deform, "deform_libraries": library_versions()}
 
 
 def deformed_store(cell: Any):
@@ -31,7 +32,7 @@ def deformed_store(cell: Any):
     from . import config
     from .store import EmbeddingStore
 
-    store = EmbeddingStore(config.cache_dir(cell.spec.cache_dir), deformation_config(cell))
+    store = EmbeddingStore(config.cache_dir(cell.env.cache_dir), deformation_config(cell))
     view = getattr(cell.store, "view", None)
     if view is not None:
         from .layers import LayerStore
@@ -78,7 +79,7 @@ def extract_deformed(cell: Any, progress: bool = False, echo: Callable[[str], No
     if not cell.protocol.deform:
         return
     store = deformed_store(cell)
-    report = extract(cell.embedder, deformed_clips(cell), store, jobs=cell.spec.jobs, progress=progress,
+    report = extract(cell.embedder, deformed_clips(cell), store, jobs=cell.env.jobs, progress=progress,
                      transform=parse(cell.protocol.deform))
     echo(f"Deformed embeddings ({cell.protocol.deform}): {report.n_cached} cached, {report.n_extracted} extracted")
     note_deformed(cell, store, report.seconds)

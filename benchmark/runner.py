@@ -11,7 +11,8 @@ The work of one spec comes in phases that executors call in order:
   record's update after each finished split, which is what makes a killed run resume;
 * :func:`finish` writes the summary and marks the record complete.
 
-:func:`run` is the local executor of one spec: the phases in this process.
+Executors (:mod:`benchmark.executors`) call them; every way of starting runs reaches an executor
+through :func:`benchmark.grid.run_grid` (see :mod:`benchmark.launch`).
 """
 from __future__ import annotations
 
@@ -28,13 +29,12 @@ from .label_checks import per_class_warning, unseen_label_warnings
 from .clips import Clip, Split, clip_list_hash
 from .errors import BenchError, DataMissingError
 from .extract import extract
-from .identity import data_hash
+from .identity import cache_config, data_hash
 from .leaks import check_split, check_splits
-from .locks import run_lock
 from .protocols import Protocol, for_task, with_fast_matmul
 from .registry import Registries
 from .results import ResultsStore, done_pairs, new_record, now
-from .spec import RunSpec
+from .spec import RunEnv, RunSpec
 from .store import EmbeddingStore, stable_hash, store_dtype
 from .suggest import command, portable, spec_names
 from .writable import CACHE, RESULTS, check_writable
@@ -51,6 +51,7 @@ class Cell:
     """One spec made concrete: the objects its phases work on, and its RunRecord."""
 
     spec: RunSpec
+    env: RunEnv
     task: Any
     root: Path
     clips: list[Clip]
@@ -73,9 +74,9 @@ class Cell:
         return [int(s) for s in self.record["seeds"]]
 
 
-def create_embedder(spec: RunSpec, registries: Registries) -> Any:
+def create_embedder(spec: RunSpec, registries: Registries, env: RunEnv = RunEnv()) -> Any:
     """The spec's embedder, not yet loaded (``ensure_loaded`` loads it on first use)."""
-    return build_embedder(registries, spec.embedder, spec.weights, spec.device, spec.embedder_options, spec.cache_dir)
+    return build_embedder(registries, spec.embedder, spec.weights, env.device, spec.embedder_options, env.cache_dir)
 
 
 def build_embedder(registries: Registries, name: str, weights: str | None, device: str | None,
@@ -84,27 +85,33 @@ def build_embedder(registries: Registries, name: str, weights: str | None, devic
     set after construction, so that a plugin whose ``__init__`` takes no ``**options`` accepts it too."""
     options = dict(options)
     dtype = store_dtype(options.pop("store_dtype", None))
-    embedder = registries.embedders.create(name, weights=weights, device=device or config.default_device(), **options)
+    # device None: the base class resolves it when first read (no torch import for a rerun that finds its records)
+    embedder = registries.embedders.create(name, weights=weights, device=device, **options)
+    try:  # what it was built with, for the cache key of a plugin whose config() leaves them out (identity.cache_config)
+        embedder.constructor_options = dict(sorted(options.items()))
+    except (AttributeError, TypeError):
+        pass
     if dtype != np.float32:  # in the options, so in config() and the cache key
         embedder.options = {**getattr(embedder, "options", {}), "store_dtype": dtype.name}
     embedder.cache_dir = str(config.cache_dir(cache_dir))  # weights are looked up (and kept) there
     return embedder
 
 
-def prepare(spec: RunSpec, registries: Registries, echo: Echo = _quiet, embedder: Any = None) -> Cell:
+def prepare(spec: RunSpec, registries: Registries, echo: Echo = _quiet, embedder: Any = None,
+            env: RunEnv = RunEnv()) -> Cell:
     """Resolve ``spec`` and open its RunRecord. ``embedder``: an instance created earlier from an
     equal (embedder, options, weights, device), so that a grid loads each model once."""
-    check_device(spec.device)  # options and names first: no work (and no record) on a bad one
-    check_jobs(spec.jobs)
+    check_device(env.device)  # options and names first: no work (and no record) on a bad one
+    check_jobs(env.jobs)
     if embedder is None:
         registries.embedders.resolve(spec.embedder)
     if spec.protocol:
         registries.protocols.resolve(spec.protocol)
-    cache = config.cache_dir(spec.cache_dir)
+    cache = config.cache_dir(env.cache_dir)
     check_writable(cache, CACHE)  # before demo data, extraction or any long work
     task = registries.tasks.create(spec.task)
-    root = task.root(config.data_home(spec.data_home), cache)
-    check_command = command("data", "check", portable(spec.task), data_home=spec.data_home, cache_dir=spec.cache_dir)
+    root = task.root(config.data_home(env.data_home), cache)
+    check_command = command("data", "check", portable(spec.task), data_home=env.data_home, cache_dir=env.cache_dir)
     clips, skipped = _drop_missing(task, root, task.clips(root), spec.skip_missing, check_command)
     if not clips:  # a run without clips would save a "complete" record without a score
         raise BenchError(f"Task '{task.name}' has no clips to evaluate" + (f" ({len(skipped)} missing were skipped)"
@@ -117,7 +124,7 @@ def prepare(spec: RunSpec, registries: Registries, echo: Echo = _quiet, embedder
         from .probe import fast_matmul_backend
 
         protocol = with_fast_matmul(protocol)
-        fast_matmul_backend(spec.device or config.default_device())  # fail before a long extraction
+        fast_matmul_backend(env.device or config.default_device())  # fail before a long extraction
     for warning in check_scorable(task, clips):  # before extraction, not "nan ± nan" after it
         echo(warning)
     protocol = variants.apply(protocol, spec)
@@ -126,7 +133,7 @@ def prepare(spec: RunSpec, registries: Registries, echo: Echo = _quiet, embedder
     capped = per_class_warning(task, splits, clips, protocol)  # --train-per-class N above a class's clips
     if capped:
         echo(f"Warning: {capped}")
-    embedder = embedder if embedder is not None else create_embedder(spec, registries)
+    embedder = embedder if embedder is not None else create_embedder(spec, registries, env)
     if embedder.input_kind != task.input_kind:
         raise BenchError(
             f"Embedder '{spec.embedder}' takes {embedder.input_kind} input but task '{task.name}' gives "
@@ -136,7 +143,7 @@ def prepare(spec: RunSpec, registries: Registries, echo: Echo = _quiet, embedder
     from .knn import check_task
 
     check_task(protocol.name, protocol.probe, task.kind)  # knn-xares: multiclass only, before any extraction
-    embedder_config = embedder.config()
+    embedder_config = cache_config(embedder)
     check_config(spec.embedder, embedder_config)
     view = layers.view_for(embedder, spec.layer, protocol.probe == "weighted")
     store = EmbeddingStore(cache, embedder_config)
@@ -149,7 +156,7 @@ def prepare(spec: RunSpec, registries: Registries, echo: Echo = _quiet, embedder
     run_key = stable_hash({"embedder": store.key, "task": task_info, "protocol": protocol.to_dict(),
                            "seeds": seeds, "skipped": skipped, **({"layer": view.to_dict()} if view else {})},
                           length=32)
-    results = ResultsStore(config.results_dir(spec.results_dir))
+    results = ResultsStore(config.results_dir(env.results_dir))
     record = results.find(run_key)
     if record is None:
         about = {"name": layers.record_name(embedder.name or spec.embedder, view, spec.layer),
@@ -167,7 +174,7 @@ def prepare(spec: RunSpec, registries: Registries, echo: Echo = _quiet, embedder
         echo(f"Resuming {results.path_for(record)}: {len(record['scores'])} (split, seed) scores already done")
     if record["status"] != "complete":
         check_writable(results.root, RESULTS)
-    return Cell(spec, task, root, clips, protocol, embedder, store, results, record, missing=skipped)
+    return Cell(spec, env, task, root, clips, protocol, embedder, store, results, record, missing=skipped)
 
 
 #: what `bench run` (and only it) offers on an unreadable clip
@@ -177,7 +184,7 @@ SKIP_HINT = "Or run again with --skip-missing to evaluate without it (it is reco
 def extract_cell(cell: Cell, progress: bool = False, echo: Echo = _quiet) -> None:
     """Embed the cell's clips the store lacks; record failures, timings and the splits."""
     spec = cell.spec
-    report = extract(cell.embedder, cell.clips, cell.store, jobs=spec.jobs, skip_errors=spec.skip_missing,
+    report = extract(cell.embedder, cell.clips, cell.store, jobs=cell.env.jobs, skip_errors=spec.skip_missing,
                      progress=progress, error_hint=SKIP_HINT)
     echo(f"Embeddings: {report.n_cached} cached, {report.n_extracted} extracted"
          + (f", {len(report.failed)} unreadable (skipped)" if report.failed else ""))
@@ -189,6 +196,7 @@ def note_extraction(cell: Cell, failed: dict[str, str], seconds: float, clips_pe
     """After extraction (by any executor): drop the failed clips, record them and the timings,
     the models' and task's notes, and the splits of what is left; save the record."""
     record = cell.record
+    record["env"] = cell.env.to_record(device=str(cell.embedder.device))  # the last environment that worked on it
     skipped = list(cell.missing or []) + sorted(failed)
     record["skipped"] = {"count": len(skipped), "ids": skipped,
                          "reasons": {**record["skipped"].get("reasons", {}), **failed}}
@@ -293,25 +301,6 @@ def finish(cell: Cell, echo: Echo = _quiet) -> dict:
     record["finished"] = now()
     echo(f"Run record: {cell.results.save(record)}")
     return record
-
-
-def run(spec: RunSpec, registries: Registries, progress: bool = False, echo: Echo = _quiet,
-        embedder: Any = None) -> dict:
-    """Evaluate ``spec`` in this process; resumes an unfinished identical run. Returns the RunRecord."""
-    cell = prepare(spec, registries, echo, embedder)
-    if cell.complete:
-        return cell.record
-    with run_lock(cell.results.root, cell.record["run_key"], echo):
-        # an identical run in another process may have progressed while this one waited
-        latest = cell.results.find(cell.record["run_key"])
-        if latest is not None and len(latest["scores"]) >= len(cell.record["scores"]):
-            cell.record = latest
-        if cell.complete:
-            echo(f"Already complete: {cell.results.path_for(cell.record)}")
-            return cell.record
-        extract_cell(cell, progress, echo)
-        probe_cell(cell, progress, echo)
-        return finish(cell, echo)
 
 
 def probe_cell(cell: Cell, progress: bool = False, echo: Echo = _quiet) -> None:

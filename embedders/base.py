@@ -74,16 +74,28 @@ class Embedder:
     clips_per_chunk: int = 64
 
     def __init__(self, weights: str | None = None, device: str | None = None, **options: Any) -> None:
-        from benchmark.config import default_device
-
         _require_embed(type(self))
         check_options(type(self), options, weights)
         if options.get("store_dtype") == "float32":  # the default: the same cache as without the option
             options = {k: v for k, v in options.items() if k != "store_dtype"}
         self.weights = weights
-        self.device = device or default_device()
+        self.device = device  # None: resolved on first use
         self.options = options
         self._loaded = False
+
+    @property
+    def device(self) -> str:
+        """The torch device (CUDA when present, else CPU), resolved when first read: building an
+        embedder (for a listing, or a rerun that finds its records complete) imports no torch."""
+        if getattr(self, "_device", None) is None:
+            from benchmark.config import default_device
+
+            self._device = default_device()
+        return self._device
+
+    @device.setter
+    def device(self, value: str | None) -> None:
+        self._device = value
 
     # -- lifecycle ---------------------------------------------------------------------------
     def load(self) -> None:

@@ -47,8 +47,10 @@ def install_protocol(shared: Path, cache: Path, folder: str) -> Path:
 
 
 def tone(label: str, seconds: float = 1.0, sr: int = SR, seed: int = 0) -> np.ndarray:
-    """A tone whose pitch depends on ``label`` (stable across runs), in light noise."""
-    pitch = 110.0 * 2 ** (int(hashlib.md5(label.encode()).hexdigest()[:6], 16) % 48 / 12)
+    """A tone whose pitch depends on ``label`` (stable across runs), in light noise: one of 12
+    pitches a fourth apart (110 Hz to 2.6 kHz), so that the two classes of each test's dataset
+    are far apart and a probe must beat chance (tests/test_tasks_e2e.py)."""
+    pitch = 110.0 * 2 ** (int(hashlib.md5(label.encode()).hexdigest()[:6], 16) % 12 * 5 / 12)
     rng = np.random.default_rng(seed)
     t = np.arange(int(seconds * sr)) / sr
     x = 0.4 * np.sin(2 * np.pi * pitch * t) + 0.05 * rng.standard_normal(t.size)

@@ -33,13 +33,46 @@ def write_csv_dataset(folder: Path, n_per_class: int = 8, classes=("low", "high"
     return csv
 
 
-def run_bench(embedder: str, task: str, **fields):
-    """``bench run`` in this process: a RunSpec of these fields, resolved with the CLI's registries."""
-    import cli
-    from benchmark.runner import run
-    from benchmark.spec import RunSpec
+def run_args(embedder: str, task: str, **fields) -> list[str]:
+    """The ``bench run`` arguments of a RunSpec's (and RunEnv's) fields."""
+    import json
 
-    return run(RunSpec(embedder, task, **fields), cli.registries())
+    args = ["run", "-e", embedder, "-t", task]
+    for name, value in fields.items():
+        flag = "--" + name.replace("_", "-")
+        if value is None or value is False:
+            continue
+        if name == "options":
+            args += [a for k, v in dict(value).items() for a in ("--option", f"{k}={json.dumps(v) if not isinstance(v, str) else v}")]
+        elif value is True:
+            args.append(flag)
+        else:
+            args += [flag, str(value)]
+    return args
+
+
+def run_bench(embedder: str, task: str, **fields) -> dict:
+    """``bench run -e EMBEDDER -t TASK --field value…`` through the command line, as users run it;
+    its RunRecord. A user error (or an interrupt) is raised as the exception the command line turned
+    into a message (or an abort)."""
+    import json
+    import re
+
+    from click.testing import CliRunner
+
+    import click
+
+    import cli
+
+    result = CliRunner().invoke(cli.cli, run_args(embedder, task, **fields), standalone_mode=False)
+    exc = result.exception
+    if exc is not None:
+        if isinstance(exc, (click.ClickException, click.exceptions.Abort)) and exc.__context__ is not None:
+            raise exc.__context__
+        raise exc
+    paths = re.findall(r"^(?:Run record|Already complete): (.+\.json)$", result.output, flags=re.M)
+    assert paths, result.output
+    return json.loads(Path(paths[-1]).read_text())
 
 
 def invoke(*args) -> tuple[int, str]:

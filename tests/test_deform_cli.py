@@ -33,9 +33,11 @@ def test_misspelt_deformations_exit_2_with_the_closest_name(deform, said):
     assert code == 2 and said in out and "Traceback" not in out
 
 
-def test_layers_sweep_with_deform_is_refused():
+def test_layers_sweep_with_deform_goes_through_the_layer_checks():
+    """--layers with --deform was refused (the sweep had a run path of its own); now both expand into
+    specs, and an embedder without layers is refused as with --layer."""
     code, out = invoke("run", "-e", "mfcc", "-t", "demo", "--layers", "all", "--deform", "gain:db=-6")
-    assert code == 2 and "--layer N" in out
+    assert code == 2 and "exposes no layers" in out
 
 
 def _tree_digest(folder: Path) -> dict:
@@ -105,6 +107,7 @@ def test_a_deformed_protocol_label_gives_back_the_run_options():
                                                    "deform": "mp3:bitrate=32", "deform_train": False}
 
 
+@pytest.mark.hf
 def test_deform_with_a_layer_reads_the_deformed_frames_through_the_same_layer(tmp_path, monkeypatch):
     """The deformed store of an embedder with layers gives the probe the run's layer's columns,
     as the clean store does (not every stored layer side by side)."""

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import cli
 from benchmark.grid import reason_of, run_grid
-from benchmark.spec import grid
+from benchmark.spec import RunEnv, grid
 from benchmark.errors import WeightsError
 from tests.helpers import invoke, write_csv_dataset
 
@@ -102,7 +102,7 @@ def test_a_single_run_still_fails_with_its_message_and_exit_2(tmp_path):
 
 def test_run_grid_returns_outcomes_in_spec_order(tmp_path):
     _, a, _ = setup(tmp_path)
-    outcomes = run_grid(grid(["mfcc", "mfc"], [f"csv:{a}"], seeds=1, protocol="linear"), cli.registries(), threads=1)
+    outcomes = run_grid(grid(["mfcc", "mfc"], [f"csv:{a}"], seeds=1, protocol="linear"), cli.registries(), RunEnv(threads=1))
     assert [o.status for o in outcomes] == ["done", "failed"]
     assert "Did you mean: mfcc" in outcomes[1].reason and outcomes[0].record["status"] == "complete"
 

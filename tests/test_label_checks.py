@@ -3,6 +3,7 @@ labels never seen in training, numbers read as class names, --train-per-class ab
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import pytest
 
@@ -78,13 +79,15 @@ def test_a_capped_per_class_run_says_so_in_its_record_and_on_the_terminal(tmp_pa
     lines = csv.read_text().splitlines()
     csv.write_text("\n".join([line for line in lines if not line.startswith(("audio/high_4", "audio/high_5",
                                                                                "audio/high_6", "audio/high_7"))]) + "\n")
-    import cli
-    from benchmark.runner import run
-    from benchmark.spec import RunSpec
+    import json
+    import re
 
-    said = []
-    record = run(RunSpec("mfcc", f"csv:{csv}", protocol="linear", seeds=1, train_per_class=5,
-                         cache_dir=str(tmp_path / "c"), results_dir=str(tmp_path / "r")), cli.registries(), echo=said.append)
+    from helpers import invoke, run_args
+
+    code, out = invoke(*run_args("mfcc", f"csv:{csv}", protocol="linear", seeds=1, train_per_class=5,
+                                 cache_dir=tmp_path / "c", results_dir=tmp_path / "r"))
+    assert code == 0, out
+    record = json.loads(Path(re.findall(r"^Run record: (.+\.json)$", out, flags=re.M)[-1]).read_text())
     note = record["notes"]["train_per_class_capped"]
     assert "1 of 2 classes have fewer training clips" in note and "'high' (3)" in note
-    assert any(line.startswith("Warning: --train-per-class 5") for line in said)
+    assert any(line.startswith("Warning: --train-per-class 5") for line in out.splitlines())

@@ -39,6 +39,7 @@ def test_layer_on_an_embedder_without_layers_says_so(tmp_path):
     assert result.exit_code == 2 and "exposes no layers" in result.output
 
 
+@pytest.mark.hf
 def test_sweep_extracts_once_and_records_each_layer(tmp_path, monkeypatch):
     pytest.importorskip("transformers", reason="the [hf] extra (transformers) is not installed")
     import cli

@@ -16,14 +16,15 @@ import pytest
 
 import cli
 from benchmark.grid import run_grid
-from benchmark.spec import grid
+from benchmark.spec import RunEnv, grid
 from tests.helpers import write_csv_dataset
 
 ray = pytest.importorskip("ray", reason='the Ray executor is an optional extra: pip install -e ".[ray]"')
 ROOT = Path(__file__).resolve().parent.parent
 
 # an embedder whose output depends on its batch (a batch-norm-like scaling), so that chunks and
-# batches formed differently would show; it logs embedded clips, and can die once on demand
+# batches formed differently would show; it logs embedded clips, can die once on demand, and
+# stops before its next batch once N clips are logged while the file "gate" (holding N) exists
 PLUGIN = '''
 import os
 import time
@@ -43,10 +44,11 @@ class Batchy(Embedder):
         if os.path.exists(os.path.join(HERE, "die-once")):
             os.unlink(os.path.join(HERE, "die-once"))
             os._exit(1)
-        delay = os.path.join(HERE, "slow")
-        if os.path.exists(delay):
-            time.sleep(float(open(delay).read()))
-        with open(os.path.join(HERE, "log"), "a") as handle:
+        gate, log = os.path.join(HERE, "gate"), os.path.join(HERE, "log")
+        if os.path.exists(gate) and os.path.exists(log) and len(open(log).read().split()) >= int(open(gate).read()):
+            while os.path.exists(gate):
+                time.sleep(0.05)
+        with open(log, "a") as handle:
             handle.write("".join(f"{os.getpid()}\\n" for _ in batch))
         scale = float(np.mean([np.abs(x).mean() for x in batch]))
         return [np.stack([np.abs(x).mean(keepdims=True) / scale, x.std(keepdims=True), x.max(keepdims=True),
@@ -87,8 +89,15 @@ def scores(outcomes) -> dict:
     return out
 
 
-def run(specs_kwargs, embedders, tasks, executor, threads=2, **options):
-    return run_grid(grid(embedders, tasks, **specs_kwargs), cli.registries(), executor, threads=threads, **options)
+#: fields of the environment (RunEnv), not of the specs
+ENV_FIELDS = ("cache_dir", "results_dir", "data_home", "device", "jobs")
+
+
+def run(kwargs, embedders, tasks, executor, threads=2, shared_cache=True, **options):
+    env = RunEnv(executor=executor, threads=threads, shared_cache=shared_cache,
+                 **{k: v for k, v in kwargs.items() if k in ENV_FIELDS})
+    specs = grid(embedders, tasks, **{k: v for k, v in kwargs.items() if k not in ENV_FIELDS})
+    return run_grid(specs, cli.registries(), env, **options)
 
 
 def test_ray_grid_gives_bitwise_the_local_scores_shared_cache_or_not(ray_session, data, tmp_path):
@@ -138,29 +147,43 @@ def test_an_actor_that_dies_mid_extraction_is_replaced_and_the_numbers_stay(ray_
     assert scores(on_ray) == scores(local)
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def test_a_killed_driver_resumes_redoing_only_unfinished_chunks(ray_session, data, tmp_path):
     plugin, tasks = data
     embedders = [f"{plugin}:Batchy"]
     cache, results = tmp_path / "cache", tmp_path / "results"
     env = {**os.environ, "RAY_AUTH_MODE": "disabled", "BENCH_CACHE_DIR": str(cache), "BENCH_RESULTS_DIR": str(results),
            "PYTHONPATH": str(ROOT)}
-    (plugin.parent / "slow").write_text("1.0")
+    log = plugin.parent / "log"
+    log.unlink(missing_ok=True)
+    (plugin.parent / "gate").write_text("8")  # the worker stops after two chunks of 4 clips
     address = ray_session.address_info["gcs_address"]
     args = ["run", "-e", embedders[0], "-t", tasks[0], "-t", tasks[1], "--seeds", "2", "-p", "linear",
             "--executor", "ray", "--address", address, "--threads", "2"]
     driver = subprocess.Popen([sys.executable, "-c", "import cli; cli.main()"] + args, cwd=ROOT, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     shards = lambda: list(cache.glob("embeddings/*/shard-*.json"))  # noqa: E731
-    deadline = time.time() + 180
+    deadline = time.time() + 300
     while len(shards()) < 2 and time.time() < deadline and driver.poll() is None:
         time.sleep(0.1)
     driver.send_signal(signal.SIGKILL)
     driver.wait()
-    time.sleep(3)  # a chunk in flight finishes or its actor is gone
+    workers = set(log.read_text().split())
+    deadline = time.time() + 120
+    while any(_alive(int(pid)) for pid in workers) and time.time() < deadline:  # Ray ends the driver's actors
+        time.sleep(0.1)
+    assert not any(_alive(int(pid)) for pid in workers), "the killed driver's worker still runs"
+    (plugin.parent / "gate").unlink()
     clips_before = sum(len(json.loads(p.read_text())["ids"]) for p in shards())
-    assert 2 <= len(shards()) < 5, driver.stdout.read().decode()  # 18 clips: 5 chunks (4, 4, 2 and 4, 4)
-    embedded_before = len((plugin.parent / "log").read_text().split())
-    (plugin.parent / "slow").unlink()
+    assert len(shards()) == 2 and clips_before == 8, driver.stdout.read().decode()  # 18 clips: 4, 4, 2 and 4, 4
+    embedded_before = len(log.read_text().split())
     resumed = run(dict(seeds=2, protocol="linear", cache_dir=cache, results_dir=results), embedders, tasks, "ray")
     embedded_after = len((plugin.parent / "log").read_text().split()) - embedded_before
     assert embedded_after == 18 - clips_before  # only the unfinished chunks again
@@ -179,14 +202,15 @@ def test_a_deform_grid_on_ray_gives_the_local_scores_and_deformed_caches(ray_ses
     plugin, tasks = data
     embedders = [f"{plugin}:Batchy"]
 
-    def specs(n):
-        base = grid(embedders, tasks[:1], seeds=2, protocol="linear", cache_dir=tmp_path / f"c{n}",
-                    results_dir=tmp_path / f"r{n}")
-        return [s for spec in base for s in expand(spec, deforms=["noise:snr=10"])]
+    specs = [s for spec in grid(embedders, tasks[:1], seeds=2, protocol="linear")
+             for s in expand(spec, deforms=["noise:snr=10"])]
 
-    local = run_grid(specs(1), cli.registries(), "local", threads=2)
+    def env(n, executor, **more):
+        return RunEnv(executor=executor, threads=2, cache_dir=tmp_path / f"c{n}", results_dir=tmp_path / f"r{n}", **more)
+
+    local = run_grid(specs, cli.registries(), env(1, "local"))
     (plugin.parent / "log").unlink(missing_ok=True)
-    on_ray = run_grid(specs(2), cli.registries(), "ray", threads=2)
+    on_ray = run_grid(specs, cli.registries(), env(2, "ray"))
     assert [o.status for o in on_ray] == ["done"]
     keyed = lambda outcomes: {(o.spec.task, o.spec.deform, s["split"], s["seed"]): s["metrics"]  # noqa: E731
                               for o in outcomes for s in o.record["scores"]}
@@ -199,7 +223,7 @@ def test_a_deform_grid_on_ray_gives_the_local_scores_and_deformed_caches(ray_ses
     assert stored(tmp_path / "c2") == stored(tmp_path / "c1")  # the same clean and deformed frames, bitwise
     assert len({key for key, _ in stored(tmp_path / "c1")}) == 2  # the clean store and the deformed one
     # not shared: the driver writes the deformed shards the workers send back, the same frames
-    unshared = run_grid(specs(3), cli.registries(), "ray", threads=2, shared_cache=False)
+    unshared = run_grid(specs, cli.registries(), env(3, "ray", shared_cache=False))
     assert keyed(unshared) == keyed(local) and stored(tmp_path / "c3") == stored(tmp_path / "c1")
 
 

@@ -1,22 +1,31 @@
 """RunSpec: a frozen, comparable description of one run; grids are lists of them."""
 import dataclasses
 import pickle
-from pathlib import Path
 
 import pytest
 
-from benchmark.spec import RunSpec, grid
+from benchmark.spec import RunEnv, RunSpec, grid
 
 
 def test_spec_is_frozen_normalised_and_picklable(tmp_path):
-    a = RunSpec("mfcc", "demo", options={"b": 2, "a": "x"}, cache_dir=tmp_path)
-    b = RunSpec("mfcc", "demo", options=(("a", "x"), ("b", 2)), cache_dir=str(tmp_path))
+    a = RunSpec("mfcc", "demo", options={"b": 2, "a": "x"}, weights=tmp_path / "w.pt")
+    b = RunSpec("mfcc", "demo", options=(("a", "x"), ("b", 2)), weights=str(tmp_path / "w.pt"))
     assert a == b and a.options == (("a", "x"), ("b", 2)) and a.embedder_options == {"a": "x", "b": 2}
-    assert isinstance(a.cache_dir, str) and Path(a.cache_dir) == tmp_path
+    assert isinstance(a.weights, str)
     with pytest.raises(dataclasses.FrozenInstanceError):
         a.seeds = 3
     assert pickle.loads(pickle.dumps(a)) == a
     assert a.replace(seeds=3).seeds == 3 and a.seeds == 10
+
+
+def test_the_spec_holds_what_changes_the_numbers_and_the_env_how_they_are_computed(tmp_path):
+    spec_fields = {f.name for f in dataclasses.fields(RunSpec)}
+    env_fields = {f.name for f in dataclasses.fields(RunEnv)}
+    assert not spec_fields & env_fields
+    assert {"threads", "device", "jobs", "executor", "address", "data_home", "cache_dir", "results_dir"} <= env_fields
+    env = RunEnv(cache_dir=tmp_path, threads=2)
+    assert isinstance(env.cache_dir, str) and pickle.loads(pickle.dumps(env)) == env
+    assert env.to_record() == {"threads": 2, "device": None, "jobs": 1, "executor": "local"}
 
 
 def test_grid_is_embedders_outer_without_repeats():

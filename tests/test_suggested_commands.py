@@ -106,22 +106,23 @@ def test_embedder_output_errors_suggest_the_checker_with_the_plugin_spec(tmp_pat
     assert code == 1 and "dim" in report  # the checker runs and finds the fault
 
 
-@pytest.mark.parametrize("args", [
-    ("run", "-e", "mfc", "-t", "demo"),
-    ("run", "-e", "mfcc", "-t", "us8k", "--data-home", "{tmp}"),
-    ("run", "-e", "mfcc", "-t", "demo", "--protocol", "COALA"),
-    ("table", "--results-dir", "{tmp}/none"),
-    ("table", "--results-dir", "{tmp}"),
-    ("plot", "--results-dir", "{tmp}"),
-    ("check-embedder", "nosuch"),
-    ("data", "check", "gtzan", "--data-home", "{tmp}"),
+@pytest.mark.parametrize("args, suggested", [
+    (("run", "-e", "mfc", "-t", "demo"), ["list", "embedders"]),
+    (("run", "-e", "mfcc", "-t", "us8k", "--data-home", "{tmp}"), ["data", "download", "us8k"]),
+    (("run", "-e", "mfcc", "-t", "demo", "--protocol", "COALA"), ["list", "protocols"]),
+    (("table", "--results-dir", "{tmp}/none"), ["run", "--embedder", "mfcc", "--task", "demo"]),
+    (("table", "--results-dir", "{tmp}"), ["run", "--embedder", "mfcc", "--task", "demo"]),
+    (("plot", "--results-dir", "{tmp}"), ["run", "--embedder", "mfcc", "--task", "demo"]),
+    (("check-embedder", "nosuch"), ["list", "embedders"]),
+    (("data", "check", "gtzan", "--data-home", "{tmp}"), ["data", "download", "gtzan"]),
 ])
-def test_every_suggestion_in_common_errors_parses(tmp_path, args):
+def test_every_suggestion_in_common_errors_parses(tmp_path, args, suggested):
+    """Each of these errors suggests a command (it once passed when none was suggested), and every
+    command it suggests parses."""
     (tmp_path / "runs").mkdir()
     code, out = invoke(*[a.replace("{tmp}", str(tmp_path)) for a in args])
     assert code in (1, 2), out
-    for command in suggested_commands(out):
-        parse(command)
+    assert suggested in check_suggestions(out), out
 
 
 MISSING_TASK = '''

@@ -145,8 +145,8 @@ def test_the_grids_table_lists_the_grids_records_only(tmp_path):
            variant_run(root, "demo", "mfcc", 0.3, 1, deform="gain:db=-6")]
     write_run(root, "demo", "mfcc", 0.9, protocol="linear")  # another run of the same names, not in the grid
     write_run(root, "us8k", "coala", 0.9)
-    outcomes = [grid.Outcome(RunSpec("mfcc", "demo", results_dir=str(root)), grid.DONE, record=r) for r in ran]
-    text = grid.grid_table(outcomes)
+    outcomes = [grid.Outcome(RunSpec("mfcc", "demo"), grid.DONE, record=r) for r in ran]
+    text = grid.grid_table(outcomes, str(root))
     assert "90." not in text and "linear" not in text and "us8k" not in text
     assert "| mfcc " in text and "| coala " in text
     assert "Robustness" in text and "gain:db=-6" in text  # the deformed cell, in its own table

@@ -46,6 +46,7 @@ def test_seeds_batched_equal_seeds_alone():
     assert not np.allclose(together[0], together[1])  # seeds differ
 
 
+@pytest.mark.hf
 def test_weighted_run_records_the_weights(tmp_path, monkeypatch):
     pytest.importorskip("transformers", reason="the [hf] extra (transformers) is not installed")
     import cli

@@ -6,7 +6,7 @@ import pytest
 import cli
 from benchmark.errors import WeightsError
 from benchmark.runner import create_embedder
-from benchmark.spec import RunSpec
+from benchmark.spec import RunEnv, RunSpec
 
 RELATIVE = "musicnn/mtat/best_model.pth"
 
@@ -22,7 +22,7 @@ def own_cache(shared, tmp_path, monkeypatch):
 
 
 def test_run_finds_weights_in_its_cache_dir(own_cache):
-    embedder = create_embedder(RunSpec("musicnn-mtat", "demo", cache_dir=str(own_cache)), cli.registries())
+    embedder = create_embedder(RunSpec("musicnn-mtat", "demo"), cli.registries(), RunEnv(cache_dir=str(own_cache)))
     assert embedder.weights_path() == own_cache / "weights" / RELATIVE
     assert embedder.config()["weights_sha256"].startswith("690ace3b")
 

@@ -6,11 +6,23 @@ chunking of :mod:`benchmark.extract`; only the dispatch differs, so both give th
 """
 from __future__ import annotations
 
+import importlib
 import os
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, Iterator
 
-EXECUTORS = ("local", "ray")
+#: executor name -> the module whose ``run(specs, registries, env, progress, echo, recorder,
+#: **options)`` runs a grid (imported when chosen: Ray only for the Ray executor)
+EXECUTORS = {"local": "benchmark.executors.local", "ray": "benchmark.executors.ray"}
+
+
+def executor(name: str) -> Callable[..., None]:
+    """The ``run`` function of the executor ``name``."""
+    if name not in EXECUTORS:
+        from ..errors import BenchError
+
+        raise BenchError(f"Unknown executor '{name}'. Choose one of: {', '.join(EXECUTORS)}.")
+    return importlib.import_module(EXECUTORS[name]).run
 
 
 #: what thread pools read when they start: libraries loaded after the pinning, child processes

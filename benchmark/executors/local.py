@@ -7,28 +7,29 @@ from typing import Any, Callable, Iterator, Sequence
 from ..locks import run_lock
 from ..registry import Registries
 from ..runner import Cell, create_embedder, extract_cell, finish, prepare, probe_cell
-from ..spec import RunSpec
+from ..spec import RunEnv, RunSpec
 from . import pinned_threads, resolve_threads
 
 Echo = Callable[[str], None]
 
 
 def embedder_key(spec: RunSpec) -> tuple:
-    """Specs with equal keys share one embedder instance (one model load per grid)."""
-    return (spec.embedder, spec.options, spec.weights, spec.device)
+    """Specs with equal keys share one embedder instance (one model load per grid; the layers of
+    a sweep are one key, so one extraction serves them all)."""
+    return (spec.embedder, spec.options, spec.weights)
 
 
 class Embedders:
     """The grid's embedder instances, created on first use and reused by later cells."""
 
-    def __init__(self, registries: Registries) -> None:
-        self.registries = registries
+    def __init__(self, registries: Registries, env: RunEnv = RunEnv()) -> None:
+        self.registries, self.env = registries, env
         self._instances: dict[tuple, Any] = {}
 
     def get(self, spec: RunSpec) -> Any:
         key = embedder_key(spec)
         if key not in self._instances:
-            self._instances[key] = create_embedder(spec, self.registries)
+            self._instances[key] = create_embedder(spec, self.registries, self.env)
         return self._instances[key]
 
 
@@ -45,12 +46,16 @@ def locked(cell: Cell, echo: Echo) -> contextlib.AbstractContextManager:
     return hold()
 
 
-def run_cell(spec: RunSpec, registries: Registries, embedders: Embedders, progress: bool, echo: Echo) -> tuple[str, dict]:
-    """One cell in this process, as ``runner.run`` does it: ("done" | "already done", its RunRecord)."""
-    cell = prepare(spec, registries, echo, embedders.get(spec))
+def run_cell(spec: RunSpec, registries: Registries, env: RunEnv, embedders: Embedders, progress: bool,
+             echo: Echo) -> tuple[str, dict]:
+    """One cell in this process: ("done" | "already done", its RunRecord). A cell found complete
+    costs no thread set-up (and no import of torch)."""
+    cell = prepare(spec, registries, echo, embedders.get(spec), env)
     if cell.complete:
         return "already done", cell.record
-    with locked(cell, echo):
+    threads = resolve_threads(env.threads)
+    cell.env = env.replace(threads=threads)  # recorded as resolved
+    with pinned_threads(threads), locked(cell, echo):
         if cell.complete:
             echo(f"Already complete: {cell.results.path_for(cell.record)}")
             return "already done", cell.record
@@ -59,10 +64,9 @@ def run_cell(spec: RunSpec, registries: Registries, embedders: Embedders, progre
         return "done", finish(cell, echo)
 
 
-def run(specs: Sequence[RunSpec], registries: Registries, progress: bool, echo: Echo, threads: int | None,
+def run(specs: Sequence[RunSpec], registries: Registries, env: RunEnv, progress: bool, echo: Echo,
         on_cell: Callable[[RunSpec, Callable[[], tuple[str, dict]]], None]) -> None:
     """Run every spec; ``on_cell(spec, work)`` calls ``work`` and records its outcome or failure."""
-    embedders = Embedders(registries)
-    with pinned_threads(resolve_threads(threads)):
-        for spec in specs:
-            on_cell(spec, lambda spec=spec: run_cell(spec, registries, embedders, progress, echo))
+    embedders = Embedders(registries, env)
+    for spec in specs:
+        on_cell(spec, lambda spec=spec: run_cell(spec, registries, env, embedders, progress, echo))

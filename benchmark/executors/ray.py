@@ -31,11 +31,12 @@ from typing import Any, Callable, Iterator, Sequence
 
 from .. import config, robustness
 from ..errors import BenchError
+from ..identity import cache_config
 from ..extract import ChunkResult, chunk_size, embed_chunks, pending_chunks
 from ..progress import progress_bar
 from ..registry import Registries
 from ..runner import Cell, finish, note_extraction, pending_splits, prepare, probe_split, record_split
-from ..spec import RunSpec
+from ..spec import RunEnv, RunSpec
 from ..store import EmbeddingStore, clip_key
 from . import pin_threads, pinned_threads, resolve_threads
 from .local import Embedders, embedder_key, locked
@@ -111,12 +112,12 @@ class ChunkWorker:
     """An actor: one embedder, loaded once, embedding chunks. With ``cache_dir`` it writes each
     chunk's shard into the store; else it returns the arrays."""
 
-    def __init__(self, spec: RunSpec, registries: Registries, threads: int, embedder_config: dict,
+    def __init__(self, spec: RunSpec, env: RunEnv, registries: Registries, threads: int, embedder_config: dict,
                  cache_dir: str | None) -> None:
         from ..runner import create_embedder
 
         pin_threads(threads)  # Ray started this worker with OMP_NUM_THREADS=1: the same pools as the driver
-        self.embedder = create_embedder(spec, registries)
+        self.embedder = create_embedder(spec, registries, env)
         self.store = EmbeddingStore(Path(cache_dir), embedder_config) if cache_dir else None
 
     def embed(self, chunk: list, jobs: int, skip_errors: bool, transform: Any = None) -> ChunkResult:
@@ -158,43 +159,49 @@ class Group:
 
 
 def _absolute(spec: RunSpec) -> RunSpec:
+    """The weights' path resolved here, where the user gave it (workers run in other folders)."""
+    return spec.replace(weights=str(Path(spec.weights).expanduser().resolve())) if spec.weights else spec
+
+
+def _absolute_env(env: RunEnv) -> RunEnv:
     """Locations resolved here, where the user gave them (workers run in other folders)."""
-    return spec.replace(data_home=str(config.data_home(spec.data_home).resolve()),
-                        cache_dir=str(config.cache_dir(spec.cache_dir).resolve()),
-                        results_dir=str(config.results_dir(spec.results_dir).resolve()),
-                        weights=str(Path(spec.weights).expanduser().resolve()) if spec.weights else None)
+    return env.replace(data_home=str(config.data_home(env.data_home).resolve()),
+                       cache_dir=str(config.cache_dir(env.cache_dir).resolve()),
+                       results_dir=str(config.results_dir(env.results_dir).resolve()))
 
 
-def run(specs: Sequence[RunSpec], registries: Registries, progress: bool, echo: Callable[[str], None],
-        threads: int | None, recorder: Any, address: str | None = None, shared_cache: bool = True,
-        cpus_per_worker: int | None = None, workers: int | None = None) -> None:
-    """Run the grid on Ray. ``cpus_per_worker``: CPUs each extraction actor and probe task
-    reserves (default: the thread count, at most a node's CPUs); ``workers``: extraction actors
-    per embedder (default: as many as the cluster's CPUs hold)."""
+def run(specs: Sequence[RunSpec], registries: Registries, env: RunEnv, progress: bool, echo: Callable[[str], None],
+        recorder: Any, cpus_per_worker: int | None = None, workers: int | None = None) -> None:
+    """Run the grid on Ray (``env.address``, ``env.shared_cache``). ``cpus_per_worker``: CPUs each
+    extraction actor and probe task reserves (default: the thread count, at most a node's CPUs);
+    ``workers``: extraction actors per embedder (default: as many as the cluster's CPUs hold)."""
     ray = import_ray()
-    threads = resolve_threads(threads)
-    with session(address) as ray, pinned_threads(threads), contextlib.ExitStack() as stack:
+    threads = resolve_threads(env.threads)
+    env = _absolute_env(env).replace(threads=threads)
+    shared_cache = env.shared_cache
+    with session(env.address) as ray, pinned_threads(threads), contextlib.ExitStack() as stack:
         _pickle_plugins_by_value()
         total_cpus = int(ray.cluster_resources().get("CPU", 1))
         cpus = max(1, min(cpus_per_worker or threads, total_cpus))
-        cells = _prepare(specs, registries, echo, recorder, stack)
+        cells = _prepare(specs, registries, env, echo, recorder, stack)
         live = [c for c in cells if not recorder.failed(c.spec)]
         for deformed in (False, True):  # deformed clips after the clean ones: they need the splits
             for group in _groups([c for c in live if not recorder.failed(c.spec)], deformed):
-                _extract(ray, group, registries, threads, cpus, workers or max(1, total_cpus // cpus), shared_cache,
+                _extract(ray, group, registries, env, cpus, workers or max(1, total_cpus // cpus), shared_cache,
                          progress, echo, recorder)
         _probe_all(ray, [c for c in live if not recorder.failed(c.spec)], threads, cpus, progress, echo, recorder)
 
 
-def _prepare(specs: Sequence[RunSpec], registries: Registries, echo: Callable, recorder: Any,
+def _prepare(specs: Sequence[RunSpec], registries: Registries, env: RunEnv, echo: Callable, recorder: Any,
              stack: contextlib.ExitStack) -> list[Cell]:
     """Every cell opened, and the run lock of each unfinished one held (in ``stack``) until the end."""
-    embedders = Embedders(registries)
+    embedders = Embedders(registries, env)
     cells = []
     for original in specs:
         spec = _absolute(original)
-        recorder.alias(original, spec)
-        cell = recorder.attempt(spec, lambda: prepare(spec, registries, echo, embedders.get(spec)))
+        if spec is not original:
+            recorder.alias(original, spec)
+        cell = recorder.attempt(spec, lambda: prepare(spec, registries, echo, embedders.get(spec), env))
         if cell is None:
             continue
         if not cell.complete:
@@ -218,7 +225,7 @@ def _groups(cells: list[Cell], deformed: bool = False) -> list[Group]:
             continue
         key = embedder_key(cell.spec) + ((cell.protocol.deform,) if deformed else ())
         if key not in groups:
-            groups[key] = Group(cell.spec, robustness.deformation_config(cell) if deformed else cell.embedder.config(),
+            groups[key] = Group(cell.spec, robustness.deformation_config(cell) if deformed else cache_config(cell.embedder),
                                 transform=parse(cell.protocol.deform) if deformed else None)
         group = groups[key]
         group.cells.append(cell)
@@ -239,7 +246,7 @@ def _groups(cells: list[Cell], deformed: bool = False) -> list[Group]:
     return list(groups.values())
 
 
-def _extract(ray: Any, group: Group, registries: Registries, threads: int, cpus: int, n_workers: int,
+def _extract(ray: Any, group: Group, registries: Registries, env: RunEnv, cpus: int, n_workers: int,
              shared_cache: bool, progress: bool, echo: Callable, recorder: Any) -> None:
     started = time.perf_counter()
     failed: dict[str, str] = {}
@@ -251,7 +258,7 @@ def _extract(ray: Any, group: Group, registries: Registries, threads: int, cpus:
         cache = str(group.stores[id(first)].root.parent.parent) if shared_cache else None
 
         def new_actor() -> Any:
-            return actor_class.remote(group.spec, registries, threads, embedder_config, cache)
+            return actor_class.remote(group.spec, env, registries, env.threads, embedder_config, cache)
 
         actors = [new_actor() for _ in range(min(n_workers, len(group.chunks)))]
         queue = list(range(len(group.chunks)))
@@ -270,7 +277,7 @@ def _extract(ray: Any, group: Group, registries: Registries, threads: int, cpus:
                     a = idle.pop(0)
                     # deformed clips decoded fine clean: an error there is the deformation's, not skipped
                     skip = group.spec.skip_missing and group.transform is None
-                    running[actors[a].embed.remote(group.chunks[k], group.spec.jobs, skip, group.transform)] = (k, a)
+                    running[actors[a].embed.remote(group.chunks[k], env.jobs, skip, group.transform)] = (k, a)
                 if not running:
                     break
                 (ref,), _ = ray.wait(list(running), num_returns=1)

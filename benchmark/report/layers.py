@@ -4,14 +4,15 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from ..identity import embedder_matches
-from ..layers import split_name
+from ..layers import split_name, sweep_records
 from . import records as rec
 from .table import Table, grid_table
 
 
 def layer_records(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Records of a single layer of a layered embedder (``name@N``)."""
-    return [r for r in records if split_name(rec.embedder_name(r))[1] is not None]
+    """Records of a single layer of a layered embedder (``name@N``; a swept embedder's plain run
+    at its layer too, see ``benchmark.layers.sweep_records``)."""
+    return [r for r in sweep_records(records) if split_name(rec.embedder_name(r))[1] is not None]
 
 
 def layer_table(records: Iterable[dict[str, Any]], tasks: Iterable[str] | None = None,

@@ -27,7 +27,7 @@ def load_records(results_dir: str | Path) -> list[dict[str, Any]]:
     root = Path(results_dir)
     if not root.is_dir():
         raise BenchError(
-            f"No results folder at {root}. Run a benchmark first (bench run --embedder mfcc --task demo) "
+            f"No results folder at {root}. Run a benchmark first (`bench run --embedder mfcc --task demo`) "
             "or point --results-dir at the folder that holds runs/."
         )
     # the results store owns the on-disk format; running records are shown as such

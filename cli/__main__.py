@@ -1,0 +1,4 @@
+"""``python -m cli``: the same as the ``bench`` command."""
+from . import main
+
+main()
