@@ -209,8 +209,12 @@ class EmbeddingStore:
 
     def get(self, clip: Any) -> np.ndarray:
         """The (n_frames, dim) float32 frames of a clip (a read-only memory-mapped view)."""
+        return self.get_key(clip_key(clip), clip)
+
+    def get_key(self, key: str, clip: Any) -> np.ndarray:
+        """:meth:`get` by the clip's key (computed elsewhere: a worker without the audio files)."""
         try:
-            shard, start, stop = self._index[clip_key(clip)]
+            shard, start, stop = self._index[key]
         except KeyError:
             raise BenchError(f"Clip {clip.id} has no cached embedding in {self.root}; run the extraction first.") from None
         array = self._arrays.get(shard)
