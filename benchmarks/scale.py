@@ -33,6 +33,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
@@ -123,13 +124,13 @@ def make_task(folder: Path, n_clips: int) -> str:
 
 
 def bench_run(work: Path, plugin: Path, task: str, frames: int, dim: int, layers: int, name: str,
-              executor: list[str] = ()) -> tuple[float, dict, str]:
+              extra: Sequence[str] = ()) -> tuple[float, dict, str]:
     cache, results = work / f"cache-{name}", work / f"results-{name}"
     shutil.rmtree(cache, ignore_errors=True)
     shutil.rmtree(results, ignore_errors=True)
     cmd = [sys.executable, "-m", "cli", "run", "-e", f"{plugin}:Synth", "-t", task, "--protocol", "mulap",
            "--seeds", "1", "--cache-dir", str(cache), "--results-dir", str(results),
-           "--option", f"frames={frames}", "--option", f"dim={dim}", "--option", f"layers={layers}", *executor]
+           "--option", f"frames={frames}", "--option", f"dim={dim}", "--option", f"layers={layers}", *extra]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "BENCH_OFFLINE": "1"}
     peak, code, output = peak_anon_mb(cmd, env)
     if code != 0:
@@ -184,32 +185,34 @@ def main() -> None:
     parser.add_argument("--work", default="/tmp/bench-scale")
     parser.add_argument("--only", choices=("frames", "clips", "layers"), help="one direction only")
     parser.add_argument("--cluster", action="store_true", help="also the largest frames size on a loopback Ray cluster")
+    parser.add_argument("--cluster-only", action="store_true", help="only the cluster comparison")
     args = parser.parse_args()
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     plugin = work / "synth_plugin.py"
     plugin.write_text(PLUGIN)
-    grid = [s for s in sizes(args.max_gb) if args.only in (None, s[0])]
-    print(f"Largest size measured: {max(map(gb, grid)):.2f} GB of cached frames (--max-gb {args.max_gb:g}"
-          + ("; the grid goes to 10 GB" if args.max_gb < 10 else "") + ")")
-    rows = []
-    print(f"{'direction':<9} {'clips':>6} {'frames':>6} {'dim':>5} {'layers':>6} {'cached GB':>9} "
-          f"{'peak RssAnon MB':>15} {'extract clips/s':>15} {'probe s/epoch':>13}")
-    for size in grid:
-        direction, clips, frames, dim, layers = size
-        task = make_task(work / "data", clips)
-        name = f"{clips}x{frames}x{dim}x{layers}"
-        peak, record, cache = bench_run(work, plugin, task, frames, dim, layers, name)
-        per_epoch = epoch_seconds(cache, plugin, task, frames, dim, layers)
-        rate = record.get("timings", {}).get("extract_clips_per_s", float("nan"))
-        rows.append((direction, gb(size), peak, rate, per_epoch))
-        print(f"{direction:<9} {clips:>6} {frames:>6} {dim:>5} {layers:>6} {gb(size):>9.2f} {peak:>15.0f} "
-              f"{rate:>15.1f} {per_epoch:>13.4f}", flush=True)
-        shutil.rmtree(cache, ignore_errors=True)  # the disk for the next size
-    plot(rows, work / "scale.png")
-    print(f"Plot: {work / 'scale.png'}")
-    if args.cluster:
-        cluster(work, plugin, max((s for s in grid if s[0] == "frames"), key=gb))
+    grid = [s for s in sizes(args.max_gb) if args.only in (None, s[0]) and not args.cluster_only]
+    if grid:
+        print(f"Largest size measured: {max(map(gb, grid)):.2f} GB of cached frames (--max-gb {args.max_gb:g}"
+              + ("; the grid goes to 10 GB" if args.max_gb < 10 else "") + ")")
+        rows = []
+        print(f"{'direction':<9} {'clips':>6} {'frames':>6} {'dim':>5} {'layers':>6} {'cached GB':>9} "
+              f"{'peak RssAnon MB':>15} {'extract clips/s':>15} {'probe s/epoch':>13}")
+        for size in grid:
+            direction, clips, frames, dim, layers = size
+            task = make_task(work / "data", clips)
+            name = f"{clips}x{frames}x{dim}x{layers}"
+            peak, record, cache = bench_run(work, plugin, task, frames, dim, layers, name)
+            per_epoch = epoch_seconds(cache, plugin, task, frames, dim, layers)
+            rate = record.get("timings", {}).get("extract_clips_per_s", float("nan"))
+            rows.append((direction, gb(size), peak, rate, per_epoch))
+            print(f"{direction:<9} {clips:>6} {frames:>6} {dim:>5} {layers:>6} {gb(size):>9.2f} {peak:>15.0f} "
+                  f"{rate:>15.1f} {per_epoch:>13.4f}", flush=True)
+            shutil.rmtree(cache, ignore_errors=True)  # the disk for the next size
+        plot(rows, work / "scale.png")
+        print(f"Plot: {work / 'scale.png'}")
+    if args.cluster or args.cluster_only:
+        cluster(work, plugin, max((s for s in sizes(args.max_gb) if s[0] == "frames"), key=gb))
 
 
 def plot(rows: list[tuple], path: Path) -> None:
@@ -233,30 +236,44 @@ def plot(rows: list[tuple], path: Path) -> None:
 
 
 def cluster(work: Path, plugin: Path, size: tuple) -> None:
-    """The size on local and on a two-node loopback Ray cluster: workers' peak RssAnon, scores equal?"""
-    from tests.ray_cluster import loopback_cluster
+    """The size on local and on a two-node loopback Ray cluster (one CPU per node, 1 thread
+    everywhere): each worker process's peak RssAnon, and whether the scores are bitwise equal."""
+    import importlib.util
 
+    import psutil
+
+    spec = importlib.util.spec_from_file_location("ray_cluster", ROOT / "tests" / "ray_cluster.py")
+    ray_cluster = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ray_cluster)
     _, clips, frames, dim, layers = size
     task = make_task(work / "data", clips)
-    _, local, _ = bench_run(work, plugin, task, frames, dim, layers, "local")
-    with loopback_cluster(work / "ray") as (address, worker_pids):
+    one = ["--threads", "1"]
+    local_peak, local, _ = bench_run(work, plugin, task, frames, dim, layers, "local", one)
+    with ray_cluster.loopback_cluster(cpus_per_node=1, object_store_mb=200) as nodes:
+        raylets = [n.all_processes["raylet"][0].process.pid for n in nodes.list_all_nodes()]
         stop, peak = threading.Event(), {}
 
-        def sample() -> None:
+        def sample() -> None:  # every worker process of the cluster's two raylets
             while not stop.is_set():
-                for pid in worker_pids():
-                    peak[pid] = max(peak.get(pid, 0), tree_anon_kb(pid) / 1024)
+                for raylet in raylets:
+                    try:
+                        workers = psutil.Process(raylet).children(recursive=True)
+                    except psutil.NoSuchProcess:
+                        continue
+                    for proc in workers:
+                        peak[proc.pid] = max(peak.get(proc.pid, 0), tree_anon_kb(proc.pid) / 1024)
                 time.sleep(0.05)
 
         thread = threading.Thread(target=sample, daemon=True)
         thread.start()
         driver, remote, _ = bench_run(work, plugin, task, frames, dim, layers, "ray",
-                                      ["--executor", "ray", "--address", address])
+                                      one + ["--executor", "ray", "--address", nodes.address])
         stop.set()
         thread.join()
     same = [s["metrics"] for s in local["scores"]] == [s["metrics"] for s in remote["scores"]]
-    print(f"Ray cluster (2 loopback nodes), {gb(size):.2f} GB: driver peak RssAnon {driver:.0f} MB, "
-          f"worker peaks (MB) {sorted(round(v) for v in peak.values())}, scores bitwise equal to local: {same}")
+    print(f"Local, 1 thread, {gb(size):.2f} GB: peak RssAnon {local_peak:.0f} MB. Ray cluster (2 loopback nodes, "
+          f"1 CPU each): driver's process tree {driver:.0f} MB; largest worker processes (MB) "
+          f"{sorted((round(v) for v in peak.values()), reverse=True)[:6]}; scores bitwise equal to local: {same}")
 
 
 if __name__ == "__main__":

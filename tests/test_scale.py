@@ -104,3 +104,54 @@ def test_chunk_probe_memory_does_not_grow_with_the_frames(tmp_path):
         tracemalloc.stop()
     assert out[0].shape == (8, 2) and np.allclose(out[1].sum(axis=1), 1)
     assert peak < 32e6, f"{peak / 1e6:.0f} MB traced for 82 MB of frames"
+
+
+@pytest.fixture
+def cell(tmp_path):
+    """An extracted cell (mfcc, a 4-fold CSV task, chunk-level mulap): its frames in the cache."""
+    import cli
+    from benchmark.runner import extract_cell, prepare
+    from benchmark.spec import RunSpec
+    from tests.helpers import write_csv_dataset
+
+    csv = write_csv_dataset(tmp_path / "data", n_per_class=4)
+    spec = RunSpec("mfcc", f"csv:{csv}", protocol="mulap", seeds=2, cache_dir=str(tmp_path / "cache"),
+                   results_dir=str(tmp_path / "results"))
+    cell = prepare(spec, cli.registries())
+    extract_cell(cell)
+    return cell
+
+
+def test_a_ray_probe_reading_the_shared_cache_gives_the_scores_of_the_frames_sent(cell):
+    from benchmark.executors.ray import _probe
+    from benchmark.executors.ray_frames import CachedFrames
+
+    clips = {c.id: c for c in cell.clips}
+    frames = dict(zip(clips, cell.store.get_many(cell.clips)))
+    located = CachedFrames.of(cell)
+    assert located.keys.keys() == clips.keys()  # where the frames are, not the frames
+    loaded = located.load(clips)
+    assert all(np.array_equal(loaded[i], frames[i]) for i in clips)
+    split = cell.splits[0]
+    sent, _ = _probe(cell.task, cell.protocol, split, frames, clips, [0, 1], "cpu", 1)
+    read, _ = _probe(cell.task, cell.protocol, split, located, clips, [0, 1], "cpu", 1)
+    assert read == sent and len(read) == 2
+
+
+def test_a_worker_without_the_shared_cache_and_a_cell_too_large_for_the_object_store_are_refused(cell, tmp_path):
+    from benchmark.executors.ray_frames import CachedFrames, cell_frames
+
+    located = CachedFrames.of(cell)
+    elsewhere = dataclasses.replace(located, cache_dir=str(tmp_path / "not-shared"))
+    with pytest.raises(BenchError, match="shared by every node"):
+        elsewhere.load({c.id: c for c in cell.clips})
+
+    class TinyStores:
+        @staticmethod
+        def nodes():
+            return [{"Alive": True, "Resources": {"object_store_memory": 1000.0}},
+                    {"Alive": False, "Resources": {"object_store_memory": 1.0}}]
+
+    assert isinstance(cell_frames(TinyStores, cell, shared_cache=True), CachedFrames)
+    with pytest.raises(BenchError, match="more than a node's Ray object store.*drop --no-shared-cache"):
+        cell_frames(TinyStores, cell, shared_cache=False)
