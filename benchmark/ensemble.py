@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 
@@ -237,12 +237,20 @@ Draw = Callable[[list[torch.Generator], int], tuple[Tensor, Tensor]]
 feature and target matrices, already in this epoch's minibatch order."""
 
 
-def fit(F: Tensor, Y: Tensor, draw: Draw, gens: list[torch.Generator], stack: Stack, head: Head, opt: Adam, stopper,
+def _gather(F: "Tensor | Any", idx: Tensor, out: Tensor) -> Tensor:
+    """Rows ``idx`` of ``F`` into ``out``: a tensor's, or those of a ``benchmark.rows.Rows``
+    (frames read from their memory-mapped arrays, never concatenated)."""
+    if isinstance(F, Tensor):
+        return torch.index_select(F, 0, idx, out=out)
+    return F.take_tensor(idx, out)
+
+
+def fit(F: "Tensor | Any", Y: Tensor, draw: Draw, gens: list[torch.Generator], stack: Stack, head: Head, opt: Adam, stopper,
         batch_size: int, max_epochs: int, drop_last: bool, alpha: float = 0.0) -> Result:
     """Train every seed until its stopper says so or ``max_epochs``.
 
-    ``draw(active generators, epoch) -> (rows, targets)``: (S, n) indices into ``F`` and ``Y`` in
-    this epoch's minibatch order. ``alpha``: scikit-learn's L2 (only with the sklearn head style).
+    ``draw(active generators, epoch) -> (rows, targets)``: (S, n) indices into ``F`` (a tensor or
+    a ``benchmark.rows.Rows``) and ``Y`` in this epoch's minibatch order. ``alpha``: scikit-learn's L2 (only with the sklearn head style).
     """
     n_total = len(gens)
     active = torch.arange(n_total)
@@ -259,7 +267,7 @@ def fit(F: Tensor, Y: Tensor, draw: Draw, gens: list[torch.Generator], stack: St
         for start in range(0, max(stop, 1), bs):
             idx = rows[:, start:start + bs]
             b = idx.shape[1]
-            Xb = torch.index_select(F, 0, idx.reshape(-1), out=ws.get("X", (S * b, F.shape[1]), F)).view(S, b, -1)
+            Xb = _gather(F, idx.reshape(-1), ws.get("X", (S * b, F.shape[1]), F if isinstance(F, Tensor) else Y)).view(S, b, -1)
             Yb = Y.index_select(0, targets[:, start:start + bs].reshape(-1)).view(S, b, -1)
             acts = forward(stack, Xb, ws)
             out = head.probs(acts[-1])

@@ -19,6 +19,7 @@ from . import ensemble as E
 from . import config, metrics
 from .errors import BenchError
 from .protocols import Protocol
+from .rows import Rows, stream_scaler
 from .stopping import TrainLossStopper, ValidStopper
 
 Data = tuple[list[np.ndarray], np.ndarray]
@@ -144,14 +145,11 @@ def _pool(frames: list[np.ndarray], how: str) -> np.ndarray:
     return np.stack([one(f) for f in frames]).astype(np.float32)
 
 
-def _flatten(frames: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """All frames stacked, with each clip's first row and frame count."""
-    arrays = [np.asarray(f, dtype=np.float32).reshape(-1, np.shape(f)[-1]) for f in frames]
-    counts = np.array([len(a) for a in arrays], dtype=np.int64)
-    if (counts == 0).any():
-        raise BenchError("A clip has no embedding frames; re-extract it or drop it from the task.")
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    return np.concatenate(arrays), starts, counts
+def _rows(frames: list[np.ndarray], scale: "_Scaler", device: torch.device) -> Rows:
+    """The clips' frames as numbered rows, read from their (memory-mapped) arrays as needed."""
+    rows = Rows(frames, device)
+    rows.scale = None if scale.scaler is None else scale
+    return rows
 
 
 class _Scaler:
@@ -200,14 +198,18 @@ def _mlp(protocol: Protocol, kind: str, train: Data, valid: Data | None, test_fr
     Y, head_kind, classes = _targets(protocol, kind, np.asarray(train[1]), n_outputs)
     head = E.Head(head_kind, style)
     chunks = protocol.chunk_training
-    if chunks:
-        F, starts, counts = _flatten(train[0])
-        scale = _Scaler(F if protocol.standardize else None)
+    if chunks:  # frames stay where they are (the cache's memory-mapped shards): rows read per batch
+        scale = _Scaler(None)
+        F_t = _rows(train[0], scale, device)
+        if protocol.standardize:
+            scale.scaler = stream_scaler(F_t)
+            F_t.scale = scale
+        starts, counts = F_t.starts, F_t.counts
     else:
         F = _pool(train[0], protocol.pooling)
         starts, counts = np.arange(len(F)), np.ones(len(F), dtype=np.int64)
         scale = _Scaler(F if protocol.standardize else None)
-    F_t = torch.from_numpy(np.ascontiguousarray(scale(F))).to(device)
+        F_t = torch.from_numpy(np.ascontiguousarray(scale(F))).to(device)
     Y_t = torch.from_numpy(Y).to(device)
     starts_t, counts_t = torch.from_numpy(starts), torch.from_numpy(counts)
     n = len(Y)
@@ -251,18 +253,18 @@ def _validator(protocol: Protocol, kind: str, valid: Data | None, scale: _Scaler
     assert valid is not None
     y_valid = np.asarray(valid[1])
     if protocol.chunk_training:
-        F, starts, counts = _flatten(valid[0])
-        starts_t, counts_t = torch.from_numpy(starts), torch.from_numpy(counts)
+        F_t = _rows(valid[0], scale, device)
+        starts_t, counts_t = torch.from_numpy(F_t.starts), torch.from_numpy(F_t.counts)
     else:
-        F = _pool(valid[0], protocol.pooling)
-    F_t = torch.from_numpy(np.ascontiguousarray(scale(F))).to(device)
+        F_t = torch.from_numpy(np.ascontiguousarray(scale(_pool(valid[0], protocol.pooling)))).to(device)
 
     def evaluate(stack: E.Stack, gens: list[torch.Generator]) -> torch.Tensor:
         with torch.no_grad():
             if protocol.chunk_training:
                 pick = torch.stack([torch.rand(len(starts_t), generator=g, dtype=torch.float64) for g in gens])
                 rows = (starts_t[None] + (pick * counts_t[None]).long()).to(device)
-                X = F_t.index_select(0, rows.reshape(-1)).view(len(gens), -1, F_t.shape[1])
+                out = torch.empty(rows.numel(), F_t.dim, dtype=torch.float32, device=device)
+                X = F_t.take_tensor(rows.reshape(-1), out).view(len(gens), -1, F_t.dim)
             else:
                 X = F_t
             out = head.probs(E.forward(stack, X)[-1])
@@ -280,13 +282,19 @@ def _predict(stack: E.Stack, head: E.Head, frames: list[np.ndarray], protocol: P
         if not protocol.chunk_training:
             X = torch.from_numpy(np.ascontiguousarray(scale(_pool(frames, protocol.pooling)))).to(device)
             return _batched(stack, X, head.probs).cpu().numpy()
-        F, starts, counts = _flatten(frames)
-        X = torch.from_numpy(np.ascontiguousarray(scale(F))).to(device)
-        per_frame = _batched(stack, X, torch.sigmoid if head.kind == "logistic" else (lambda z: z))
-        clip_of = torch.repeat_interleave(torch.arange(len(counts)), torch.from_numpy(counts)).to(device)
-        total = torch.zeros(S, len(counts), per_frame.shape[2], dtype=per_frame.dtype, device=device)
-        total.index_add_(1, clip_of, per_frame)
-        mean = total / torch.from_numpy(counts).to(device=device, dtype=total.dtype).view(1, -1, 1)
+        F = _rows(frames, scale, device)
+        counts = torch.from_numpy(F.counts)
+        clip_of = torch.repeat_interleave(torch.arange(len(counts)), counts)
+        fn = torch.sigmoid if head.kind == "logistic" else (lambda z: z)
+        total = None
+        # blocks of _PREDICT_CHUNK frames read from the cache in turn: the same blocks, so the same
+        # sums, as over the concatenated frames
+        for start, block in F.blocks(_PREDICT_CHUNK):
+            per_frame = fn(E.forward(stack, torch.from_numpy(block).to(device))[-1])
+            if total is None:
+                total = torch.zeros(S, len(counts), per_frame.shape[2], dtype=per_frame.dtype, device=device)
+            total.index_add_(1, clip_of[start:start + len(block)].to(device), per_frame)
+        mean = total / counts.to(device=device, dtype=total.dtype).view(1, -1, 1)
         return (mean if head.kind == "logistic" else head.probs(mean)).cpu().numpy()
 
 

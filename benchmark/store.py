@@ -211,8 +211,12 @@ class EmbeddingStore:
 
     def get(self, clip: Any) -> np.ndarray:
         """The (n_frames, dim) float32 frames of a clip (a read-only memory-mapped view)."""
+        return self.get_key(clip_key(clip), clip)
+
+    def get_key(self, key: str, clip: Any) -> np.ndarray:
+        """:meth:`get` by the clip's key (computed elsewhere: a worker without the audio files)."""
         try:
-            shard, start, stop = self._index[clip_key(clip)]
+            shard, start, stop = self._index[key]
         except KeyError:
             raise BenchError(f"Clip {clip.id} has no cached embedding in {self.root}; run the extraction first.") from None
         array = self._arrays.get(shard)
@@ -235,20 +239,33 @@ class EmbeddingStore:
             if not items:
                 return
             shard = f"shard-{uuid.uuid4().hex[:16]}"
-            frames = np.concatenate([np.asarray(f, dtype=np.float32) for _, f in items], axis=0)
+            arrays = [np.asarray(f) for _, f in items]
+            if len({a.shape[1:] for a in arrays}) > 1:
+                raise ValueError(f"frames of different widths in one shard: {sorted({a.shape[1:] for a in arrays})}")
             if self.dtype != np.float32:
-                _check_float16(frames, self.root)
-                frames = frames.astype(self.dtype)
+                for a in arrays:
+                    _check_float16(a, self.root)
             entries, start = {}, 0
             for clip, f in items:
                 entries[clip_key(clip)] = [start, start + len(f)]
                 start += len(f)
-            buffer = io.BytesIO()
-            np.save(buffer, frames)
-            blob = buffer.getvalue()
-            _atomic_write_bytes(self.root / f"{shard}.npy", lambda h: h.write(blob))
-            index = {"clips": entries, "ids": [c.id for c, _ in items], "shape": list(frames.shape),
-                     "dtype": str(frames.dtype), "bytes": len(blob), "sha256": hashlib.sha256(blob).hexdigest()}
+            shape = (start, *arrays[0].shape[1:])
+            digest, size = hashlib.sha256(), [0]
+
+            def write(handle: Any) -> None:
+                # the bytes np.save writes for the concatenation, clip after clip: no copy of the chunk
+                header = io.BytesIO()
+                np.lib.format.write_array_header_1_0(header, {"descr": np.lib.format.dtype_to_descr(self.dtype),
+                                                              "fortran_order": False, "shape": shape})
+                for blob in (header.getvalue(), *(a.astype(self.dtype, copy=False) for a in arrays)):
+                    data = memoryview(np.ascontiguousarray(blob) if isinstance(blob, np.ndarray) else blob).cast("B")
+                    digest.update(data)
+                    handle.write(data)
+                    size[0] += len(data)
+
+            _atomic_write_bytes(self.root / f"{shard}.npy", write)
+            index = {"clips": entries, "ids": [c.id for c, _ in items], "shape": list(shape),
+                     "dtype": str(self.dtype), "bytes": size[0], "sha256": digest.hexdigest()}
             _atomic_write_bytes(self.root / f"{shard}.json", lambda h: h.write(json.dumps(index).encode()))
         self._shards[shard] = index
         self._verified.add(shard)

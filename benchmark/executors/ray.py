@@ -10,7 +10,8 @@ The driver (this process) prepares every cell (names, clips, RunRecords), then
   clips the same way, a pool per (embedder, deformation), the actors deforming each decoded clip
   (``benchmark.deform``, seeded by clip id) into the deformed store (``benchmark.robustness``).
 * probes: one Ray task per (cell, split) with all its seeds (``runner.probe_split``, as
-  locally); a cell's embeddings go into the object store once. The driver records each split as
+  locally). With a shared cache each task memory-maps the cell's shards itself and streams its
+  rows (``ray_frames.CachedFrames``); without, a cell's embeddings go into the object store once. The driver records each split as
   it arrives, so a killed driver resumes from the finished chunks and splits.
 
 Every worker pins the same thread count as the driver in every pool the numbers depend on (torch,
@@ -39,6 +40,7 @@ from ..runner import Cell, finish, note_extraction, pending_splits, prepare, pro
 from ..spec import RunEnv, RunSpec
 from ..store import EmbeddingStore, clip_key
 from . import pin_threads, pinned_threads, resolve_threads
+from .ray_frames import CachedFrames, cell_frames
 from .local import Embedders, embedder_key, locked
 from .ray_address import check_address, connect
 
@@ -134,6 +136,8 @@ class ChunkWorker:
 def _probe(task: Any, protocol: Any, split: Any, frames: dict, clips: dict, seeds: list[int], device: str,
            threads: int, deformed: dict | None = None) -> tuple[list[dict], float]:
     pin_threads(threads)
+    if isinstance(frames, CachedFrames):  # a shared cache: the frames are memory-mapped here, not sent
+        frames = frames.load(clips)
     frames = robustness.split_frames(frames, deformed or {}, split, protocol)  # --deform: deformed test frames
     started = time.perf_counter()
     scores = probe_split(task, protocol, split, frames, clips, seeds, device)
@@ -189,7 +193,8 @@ def run(specs: Sequence[RunSpec], registries: Registries, env: RunEnv, progress:
             for group in _groups([c for c in live if not recorder.failed(c.spec)], deformed):
                 _extract(ray, group, registries, env, cpus, workers or max(1, total_cpus // cpus), shared_cache,
                          progress, echo, recorder)
-        _probe_all(ray, [c for c in live if not recorder.failed(c.spec)], threads, cpus, progress, echo, recorder)
+        _probe_all(ray, [c for c in live if not recorder.failed(c.spec)], threads, cpus, progress, echo, recorder,
+                   shared_cache)
 
 
 def _prepare(specs: Sequence[RunSpec], registries: Registries, env: RunEnv, echo: Callable, recorder: Any,
@@ -341,7 +346,7 @@ def _fail_chunk(group: Group, k: int, error: Any, recorder: Any) -> None:
 
 
 def _probe_all(ray: Any, cells: list[Cell], threads: int, cpus: int, progress: bool, echo: Callable,
-               recorder: Any) -> None:
+               recorder: Any, shared_cache: bool = True) -> None:
     probe = ray.remote(num_cpus=cpus, max_retries=RETRIES)(_probe)
     running: dict[Any, Cell] = {}
     left: dict[int, int] = {}
@@ -350,7 +355,9 @@ def _probe_all(ray: Any, cells: list[Cell], threads: int, cpus: int, progress: b
         if not todo:
             recorder.attempt(cell.spec, lambda cell=cell: recorder.succeed(cell.spec, "done", finish(cell, echo)))
             continue
-        frames = dict(zip((c.id for c in cell.clips), cell.store.get_many(cell.clips)))
+        frames = recorder.attempt(cell.spec, lambda cell=cell: cell_frames(ray, cell, shared_cache))
+        if frames is None:  # refused: too large for the object store without a shared cache
+            continue
         frames_ref, clips_ref = ray.put(frames), ray.put({c.id: c for c in cell.clips})  # once per cell
         task_ref, protocol_ref = ray.put(cell.task), ray.put(cell.protocol)
         deformed_ref = ray.put(robustness.deformed_frames(cell))  # {} unless --deform
