@@ -50,12 +50,13 @@ def run(name: str, embedders, tasks, args, work: Path, threads: int) -> tuple[fl
     and the extraction's clips per second (clips embedded / the extraction phases' seconds)."""
     import cli
     from benchmark.grid import run_grid
-    from benchmark.spec import grid
+    from benchmark.spec import RunEnv, grid
 
-    specs = grid(embedders, tasks, seeds=args.seeds, protocol="coala", device="cpu",
+    specs = grid(embedders, tasks, seeds=args.seeds, protocol="coala")
+    env = RunEnv(threads=threads, device="cpu", executor="local" if name == "local" else "ray",
                  cache_dir=str(work / f"cache-{name}"), results_dir=str(work / f"results-{name}"))
     started = time.perf_counter()
-    outcomes = run_grid(specs, cli.registries(), "local" if name == "local" else "ray", threads=threads)
+    outcomes = run_grid(specs, cli.registries(), env)
     seconds = time.perf_counter() - started
     found = scores(outcomes)
     clips = sum(o.record["task"]["n_clips"] for o in outcomes)

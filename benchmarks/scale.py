@@ -147,12 +147,11 @@ def epoch_seconds(cache: str, plugin: Path, task: str, frames: int, dim: int, la
     from benchmark import probe
     from benchmark.protocols import MULAP
     from benchmark.runner import extract_cell, prepare
-    from benchmark.spec import RunSpec
+    from benchmark.spec import RunEnv, RunSpec
 
-    spec = RunSpec(f"{plugin}:Synth", task, protocol="mulap", seeds=1, cache_dir=cache,
-                   results_dir=str(Path(cache).parent / "results-epoch"),
+    spec = RunSpec(f"{plugin}:Synth", task, protocol="mulap", seeds=1,
                    options=(("dim", dim), ("frames", frames), ("layers", layers)))
-    cell = prepare(spec, cli.registries())
+    cell = prepare(spec, cli.registries(), env=RunEnv(cache_dir=cache, results_dir=str(Path(cache).parent / "results-epoch")))
     extract_cell(cell)  # all cached: only the splits
     split, clips = cell.splits[0], {c.id: c for c in cell.clips}
 

@@ -37,6 +37,7 @@ def test_known_fold_effects_are_found(kfold):
     assert all(row["power"] >= 0.8 for row in kfold[2:]), kfold[2:]
 
 
+@pytest.mark.slow  # about 40 s: hundreds of bootstraps
 def test_one_split_bootstrap_over_clips_is_calibrated():
     null, power = calibration.one_split_rows(60, seed=3)
     assert null["type-I error"] <= 0.13, null

@@ -127,6 +127,7 @@ def _bench_accuracy(Xtr, ytr, Xte, yte, seeds):
     return [metrics.compute("multiclass", ["accuracy"], yte, preds[s])[0]["accuracy"] for s in seeds]
 
 
+@pytest.mark.slow  # about 35 s: 10 folds x 10 seeds of the coala probe
 def test_coala_accuracy_parity_with_sklearn_10_folds():
     X, y = load_digits(return_X_y=True)
     rng = np.random.default_rng(0)

@@ -111,17 +111,17 @@ def cell(tmp_path):
     """An extracted cell (mfcc, a 4-fold CSV task, chunk-level mulap): its frames in the cache."""
     import cli
     from benchmark.runner import extract_cell, prepare
-    from benchmark.spec import RunSpec
+    from benchmark.spec import RunEnv, RunSpec
     from tests.helpers import write_csv_dataset
 
     csv = write_csv_dataset(tmp_path / "data", n_per_class=4)
-    spec = RunSpec("mfcc", f"csv:{csv}", protocol="mulap", seeds=2, cache_dir=str(tmp_path / "cache"),
-                   results_dir=str(tmp_path / "results"))
-    cell = prepare(spec, cli.registries())
+    spec = RunSpec("mfcc", f"csv:{csv}", protocol="mulap", seeds=2)
+    cell = prepare(spec, cli.registries(), env=RunEnv(cache_dir=str(tmp_path / "cache"), results_dir=str(tmp_path / "results")))
     extract_cell(cell)
     return cell
 
 
+@pytest.mark.ray
 def test_a_ray_probe_reading_the_shared_cache_gives_the_scores_of_the_frames_sent(cell):
     from benchmark.executors.ray import _probe
     from benchmark.executors.ray_frames import CachedFrames

@@ -32,8 +32,11 @@ class CachedFrames:
 
     @classmethod
     def of(cls, cell: Any) -> "CachedFrames":
+        from ..identity import cache_config
+
         store = getattr(cell.store, "_store", cell.store)  # a LayerStore wraps the EmbeddingStore
-        return cls(str(store.root.parent.parent), cell.embedder.config(), {c.id: clip_key(c) for c in cell.clips},
+        # the store's own key (a plugin's config completed by cache_config), so the worker opens the same folder
+        return cls(str(store.root.parent.parent), cache_config(cell.embedder), {c.id: clip_key(c) for c in cell.clips},
                    getattr(cell.store, "view", None))
 
     def load(self, clips: Mapping[str, Any]) -> dict[str, np.ndarray]:
