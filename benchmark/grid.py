@@ -120,37 +120,5 @@ def format_outcomes(outcomes: Sequence[Outcome]) -> str:
     return "\n".join(lines)
 
 
-def grid_table(outcomes: Sequence[Outcome], results_dir: str | None = None) -> str | None:
-    """The tables of the grid's finished cells (markdown), or None when none finished: the plain
-    runs' leaderboard, then a table per kind of variant the grid ran (robustness, label
-    efficiency, layers). Only the grid's own records: other runs in the results folder are not
-    rows here (a deformed cell's clean counterpart is found in the folder, as ``bench table
-    --robustness`` finds it)."""
-    from . import config
-    from .report import load_records, render_tables
-    from .report.curves import fraction_tables
-    from .report import robustness_table as robustness
-    from .report.layers import layer_records, layer_table
-    from .report.table import grid_table as plain_table
-
-    keys = {o.record.get("run_key") for o in outcomes if o.record is not None}
-    if not keys:
-        return None
-    everything = load_records(config.results_dir(results_dir))  # labelled as `bench table` labels them
-    mine = [r for r in everything if r.get("run_key") in keys]
-    tables = []
-    plain = plain_table(mine)
-    if plain.rows:
-        tables.append(plain)
-    tables += fraction_tables(mine)
-    if layer_records(mine):
-        tables.append(layer_table(mine))
-    text = render_tables(tables) if tables else ""
-    deformed = [row for row in robustness.rows(everything) if row["run_key"] in keys]
-    if deformed:
-        text += "\n### Robustness: clean against deformed test audio\n\n" + robustness.render_rows(deformed)
-    return text or None
-
-
 def failed(outcomes: Sequence[Outcome]) -> bool:
     return any(o.status == FAILED for o in outcomes)

@@ -54,35 +54,18 @@ def plan(specs: Iterable[RunSpec], registries: Registries, env: RunEnv = RunEnv(
 
 @dataclass
 class Launched:
-    """What a launch did: the outcomes in spec order, and the text to show."""
+    """What a launch did: the outcomes in spec order (``benchmark.report.runs.launch_text`` says
+    what came of them)."""
 
     outcomes: list[Any]
-    text: str = ""
     failed: bool = False
 
 
 def launch(specs: Sequence[RunSpec], registries: Registries, env: RunEnv = RunEnv(), progress: bool = False,
-           echo: Echo = _quiet, table: str | None = "grid") -> Launched:
-    """Run ``specs`` with the executor of ``env`` and say what came of it. ``table``: "grid" (the
-    grid's leaderboard), "layers" (the task x layer table of its layer cells) or None."""
+           echo: Echo = _quiet) -> Launched:
+    """Run ``specs`` with the executor of ``env``."""
     from . import grid
-    from .results import format_summary
 
     env.check()
     outcomes = grid.run_grid(specs, registries, env, progress=progress, echo=echo)
-    if len(outcomes) == 1:
-        from .layers import weights_line
-
-        record = outcomes[0].record
-        text = format_summary(record) + "\n" + (weights_line(record) + "\n" if weights_line(record) else "")
-        return Launched(outcomes, text)
-    parts = []
-    if table == "layers":
-        from .report import render_tables
-        from .report.layers import layer_table
-
-        parts.append(render_tables([layer_table([o.record for o in outcomes if o.record is not None])]))
-    elif table == "grid":
-        parts.append(grid.grid_table(outcomes, env.results_dir) or "")
-    parts.append(grid.format_outcomes(outcomes) + "\n")
-    return Launched(outcomes, "".join(parts), failed=grid.failed(outcomes))
+    return Launched(outcomes, failed=grid.failed(outcomes))

@@ -147,12 +147,3 @@ def dry_run(paper: str, registries: Registries, env: RunEnv = RunEnv(), **common
     n_ready = sum(row[-1] == "ready" for row in rows)
     lines += ["", f"{n_ready} of {len(cells)} cells ready. Run them: bench reproduce {paper}"]
     return "\n".join(lines)
-
-
-def paper_table_text(paper: str, results_dir: str | None = None) -> str:
-    """The paper's table(s) in markdown: our finished cells beside the published numbers."""
-    from .report import render_table
-
-    root = config.results_dir(results_dir)
-    root.mkdir(parents=True, exist_ok=True)  # before any run: the published numbers alone
-    return render_table(root, "markdown", paper=paper)

@@ -69,10 +69,11 @@ def _env(device, jobs, data_home, cache_dir, results_dir, executor, address, no_
 def _launch(specs, env, table) -> None:
     """Every way of starting runs ends here (benchmark.launch); a grid with a failed cell exits 1."""
     from benchmark.launch import launch
+    from benchmark.report.runs import launch_text
 
     # progress: tqdm bars on a terminal, a line every so often without one (benchmark.progress)
-    launched = launch(specs, registries(), env, progress=True, echo=click.echo, table=table)
-    click.echo(launched.text, nl=False)
+    launched = launch(specs, registries(), env, progress=True, echo=click.echo)
+    click.echo(launch_text(launched.outcomes, env.results_dir, table), nl=False)
     if len(launched.outcomes) > 1:
         sys.exit(1 if launched.failed else 0)
 
@@ -98,6 +99,7 @@ def reproduce(paper, dry_run, seeds, results_dir, skip_missing, data_home, cache
       bench reproduce mulap --weights best_model.pth.tar
     """
     from benchmark import reproduce as paper_grid
+    from benchmark.report.runs import paper_table_text
 
     env = _env(device, jobs, data_home, cache_dir, results_dir, executor, address, no_shared_cache, threads)
     common = dict(seeds=seeds, options=options, weights=weights, skip_missing=skip_missing)
@@ -107,7 +109,7 @@ def reproduce(paper, dry_run, seeds, results_dir, skip_missing, data_home, cache
     try:
         _launch(paper_grid.paper_specs(paper, **common), env, table=None)
     finally:  # the paper's table also after failed cells: what finished, beside the published numbers
-        click.echo(paper_grid.paper_table_text(paper, results_dir), nl=False)
+        click.echo(paper_table_text(paper, results_dir), nl=False)
         click.echo(f"The table again, in any format: bench table --paper {paper}")
 
 

@@ -138,6 +138,7 @@ def test_grid_table_keeps_the_kinds_it_is_for(tmp_path):
 
 def test_the_grids_table_lists_the_grids_records_only(tmp_path):
     from benchmark import grid
+    from benchmark.report.runs import grid_table as grid_table_text
     from benchmark.spec import RunSpec
 
     root = tmp_path / "results"
@@ -146,7 +147,7 @@ def test_the_grids_table_lists_the_grids_records_only(tmp_path):
     write_run(root, "demo", "mfcc", 0.9, protocol="linear")  # another run of the same names, not in the grid
     write_run(root, "us8k", "coala", 0.9)
     outcomes = [grid.Outcome(RunSpec("mfcc", "demo"), grid.DONE, record=r) for r in ran]
-    text = grid.grid_table(outcomes, str(root))
+    text = grid_table_text(outcomes, str(root))
     assert "90." not in text and "linear" not in text and "us8k" not in text
     assert "| mfcc " in text and "| coala " in text
     assert "Robustness" in text and "gain:db=-6" in text  # the deformed cell, in its own table
