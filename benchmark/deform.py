@@ -41,7 +41,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .errors import BenchError
-from .store import stable_hash
+from benchmark.hashing import stable_hash
 
 INSTALL = ('--deform needs the optional "deform" extra of bench (audiomentations, fast-mp3-augment for LAME, '
            'soxr). Install it with: pip install -e ".[deform]" (from a checkout) or pip install "bench[deform]", '

@@ -13,7 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from .store import clip_key, stable_hash
+from .store import clip_key
+from benchmark.hashing import stable_hash
 
 
 def data_hash(clips: Iterable[Any]) -> str:

@@ -35,7 +35,8 @@ from .protocols import Protocol, for_task, with_fast_matmul
 from .registry import Registries
 from .results import ResultsStore, done_pairs, new_record, now
 from .spec import RunEnv, RunSpec
-from .store import EmbeddingStore, stable_hash, store_dtype
+from .store import EmbeddingStore, store_dtype
+from benchmark.hashing import stable_hash
 from .suggest import command, portable, spec_names
 from .writable import CACHE, RESULTS, check_writable
 

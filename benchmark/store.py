@@ -41,11 +41,7 @@ from .errors import BenchError
 from .fetch import sha256_of as file_sha256
 from .locks import IN_USE, hold_shared
 from .notices import warn
-
-
-def stable_hash(value: Any, length: int = 20) -> str:
-    blob = json.dumps(value, sort_keys=True, default=str).encode()
-    return hashlib.sha256(blob).hexdigest()[:length]
+from benchmark.hashing import stable_hash
 
 
 def embedder_key(embedder_config: dict) -> str:

@@ -25,7 +25,7 @@ import numpy as np
 
 from .clips import Clip, Split
 from .errors import BenchError
-from .store import stable_hash
+from benchmark.hashing import stable_hash
 
 
 def _rng(split_name: str, seed: int) -> np.random.Generator:
