@@ -60,7 +60,7 @@ def require() -> None:
 
 def library_versions() -> dict[str, str]:
     """Versions of what makes the deformed audio: part of the deformed embeddings' cache key."""
-    from .results import package_versions
+    from benchmark.versions import package_versions
 
     return package_versions(("audiomentations", "fast-mp3-augment", "soxr", "librosa", "scipy"))
 

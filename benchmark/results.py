@@ -45,19 +45,6 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-def package_versions(distributions: Iterable[str]) -> dict[str, str]:
-    """Installed versions of these distributions (pip names), "?" for one that is missing."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {}
-    for name in distributions:
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            out[name] = "?"
-    return out
-
-
 def safe_name(name: str) -> str:
     """A file-system-safe folder name for an embedder or task spec (which may hold paths)."""
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_")[:80] or "unnamed"
