@@ -39,7 +39,7 @@ def embed_files(
     if frames and output.suffix == ".npy" and len(files) != 1:
         raise BenchError("Per-frame output of several files needs a .npz file (one array per file).")
     check_inputs(files, output)
-    from .runner import build_embedder
+    from benchmark.build import build_embedder
 
     embedder = build_embedder(registries, embedder_name, weights, device, embedder_options or {}, cache_dir)
     if embedder.input_kind != "audio":

@@ -27,7 +27,7 @@ def layer_specs(spec: RunSpec, layer_set: str, registries: Registries, env: RunE
     """``--layers all|A-B|A,B,C``: one spec per layer, with ``--option layers=all`` added where the
     embedder stores fewer layers by default (COALA), so that one extraction serves every layer."""
     from . import layers
-    from .runner import create_embedder
+    from benchmark.build import create_embedder
 
     if spec.layer is not None:
         raise BenchError("Give either --layer N (one layer) or --layers all|A-B|A,B,C (a sweep), not both.")

@@ -101,7 +101,7 @@ def _data_need(registries: Registries, task_name: str, env: RunEnv) -> Need:
 def _weights_need(registries: Registries, spec: RunSpec, env: RunEnv) -> Need:
     """Resolving the embedder's config finds its weights (it hashes them); offline, so nothing
     is downloaded: a missing file raises the error that says where to get it and put it."""
-    from .runner import create_embedder
+    from benchmark.build import create_embedder
 
     try:
         embedder = create_embedder(spec, registries, env)

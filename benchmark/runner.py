@@ -35,10 +35,11 @@ from .protocols import Protocol, for_task, with_fast_matmul
 from .registry import Registries
 from .results import ResultsStore, done_pairs, new_record, now
 from .spec import RunEnv, RunSpec
-from .store import EmbeddingStore, store_dtype
+from .store import EmbeddingStore
 from benchmark.hashing import stable_hash
 from .suggest import command, portable, spec_names
 from .writable import CACHE, RESULTS, check_writable
+from benchmark.build import create_embedder
 
 Echo = Callable[[str], None]
 
@@ -73,29 +74,6 @@ class Cell:
     @property
     def seeds(self) -> list[int]:
         return [int(s) for s in self.record["seeds"]]
-
-
-def create_embedder(spec: RunSpec, registries: Registries, env: RunEnv = RunEnv()) -> Any:
-    """The spec's embedder, not yet loaded (``ensure_loaded`` loads it on first use)."""
-    return build_embedder(registries, spec.embedder, spec.weights, env.device, spec.embedder_options, env.cache_dir)
-
-
-def build_embedder(registries: Registries, name: str, weights: str | None, device: str | None,
-                   options: dict[str, Any], cache_dir: str | None) -> Any:
-    """The named embedder with its options. ``store_dtype`` is the cache's, not the model's: it is
-    set after construction, so that a plugin whose ``__init__`` takes no ``**options`` accepts it too."""
-    options = dict(options)
-    dtype = store_dtype(options.pop("store_dtype", None))
-    # device None: the base class resolves it when first read (no torch import for a rerun that finds its records)
-    embedder = registries.embedders.create(name, weights=weights, device=device, **options)
-    try:  # what it was built with, for the cache key of a plugin whose config() leaves them out (identity.cache_config)
-        embedder.constructor_options = dict(sorted(options.items()))
-    except (AttributeError, TypeError):
-        pass
-    if dtype != np.float32:  # in the options, so in config() and the cache key
-        embedder.options = {**getattr(embedder, "options", {}), "store_dtype": dtype.name}
-    embedder.cache_dir = str(config.cache_dir(cache_dir))  # weights are looked up (and kept) there
-    return embedder
 
 
 def prepare(spec: RunSpec, registries: Registries, echo: Echo = _quiet, embedder: Any = None,

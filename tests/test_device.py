@@ -22,7 +22,7 @@ def _clips(sr: int) -> list[np.ndarray]:
 
 def _embeddings(name: str, device: str, **options) -> list[np.ndarray]:
     import cli
-    from benchmark.runner import create_embedder
+    from benchmark.build import create_embedder
     from benchmark.spec import RunEnv, RunSpec
 
     embedder = create_embedder(RunSpec(name, "demo", options=options), cli.registries(), RunEnv(device=device))

@@ -113,7 +113,7 @@ def test_a_plugins_cache_key_covers_its_options_and_code_whatever_its_config_say
     """Two Gain plugins with different gains shared one cache: config() said only its name."""
     import cli
     from benchmark.identity import cache_config
-    from benchmark.runner import create_embedder
+    from benchmark.build import create_embedder
     from benchmark.spec import RunSpec
     from benchmark.store import embedder_key
 
@@ -145,7 +145,7 @@ def test_built_in_cache_keys_are_unchanged():
     """Keys of built-in embedders are their config(), as before: their caches stay valid."""
     import cli
     from benchmark.identity import cache_config
-    from benchmark.runner import create_embedder
+    from benchmark.build import create_embedder
     from benchmark.spec import RunSpec
 
     for name in ("mfcc", "musicnn-random"):

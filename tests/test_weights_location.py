@@ -5,7 +5,7 @@ import pytest
 
 import cli
 from benchmark.errors import WeightsError
-from benchmark.runner import create_embedder
+from benchmark.build import create_embedder
 from benchmark.spec import RunEnv, RunSpec
 
 RELATIVE = "musicnn/mtat/best_model.pth"

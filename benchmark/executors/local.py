@@ -6,7 +6,8 @@ from typing import Any, Callable, Iterator, Sequence
 
 from ..locks import run_lock
 from ..registry import Registries
-from ..runner import Cell, create_embedder, extract_cell, finish, prepare, probe_cell
+from ..runner import Cell, extract_cell, finish, prepare, probe_cell
+from benchmark.build import create_embedder
 from ..spec import RunEnv, RunSpec
 from . import pinned_threads, resolve_threads
 

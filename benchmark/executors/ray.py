@@ -116,7 +116,7 @@ class ChunkWorker:
 
     def __init__(self, spec: RunSpec, env: RunEnv, registries: Registries, threads: int, embedder_config: dict,
                  cache_dir: str | None) -> None:
-        from ..runner import create_embedder
+        from benchmark.build import create_embedder
 
         pin_threads(threads)  # Ray started this worker with OMP_NUM_THREADS=1: the same pools as the driver
         self.embedder = create_embedder(spec, registries, env)
