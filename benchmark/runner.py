@@ -24,7 +24,8 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from . import config, layers, robustness, variants
-from .checks import check_config, check_device, check_jobs, check_scorable
+from .checks import check_config, check_device, check_jobs
+from benchmark.scorable import check_scorable
 from .label_checks import per_class_warning, unseen_label_warnings
 from .clips import Clip, Split, clip_list_hash
 from .errors import BenchError, DataMissingError
