@@ -21,6 +21,7 @@ from .errors import BenchError
 from .protocols import Protocol
 from .rows import Rows, stream_scaler
 from .stopping import TrainLossStopper, ValidStopper
+from benchmark.probe_inputs import _Scaler, _columns, _style, _targets
 
 Data = tuple[list[np.ndarray], np.ndarray]
 _PREDICT_CHUNK = 8192  # frames per forward pass at prediction time (bounds memory)
@@ -152,45 +153,6 @@ def _rows(frames: list[np.ndarray], scale: "_Scaler", device: torch.device) -> R
     return rows
 
 
-class _Scaler:
-    """scikit-learn's StandardScaler fitted on training rows (population std, zero std → 1)."""
-
-    def __init__(self, rows: np.ndarray | None) -> None:
-        self.scaler = None
-        if rows is not None:
-            from sklearn.preprocessing import StandardScaler
-
-            self.scaler = StandardScaler().fit(rows)
-
-    def __call__(self, rows: np.ndarray) -> np.ndarray:
-        return rows if self.scaler is None else self.scaler.transform(rows).astype(np.float32)
-
-
-# -- MLP ---------------------------------------------------------------------------------------
-def _targets(protocol: Protocol, kind: str, y: np.ndarray, n_outputs: int) -> tuple[np.ndarray, str, np.ndarray | None]:
-    """Training target matrix, output head and (multiclass) the class of each output column.
-
-    The ``sklearn`` style follows MLPClassifier's LabelBinarizer: columns only for the classes seen
-    in training, and a single logistic output when there are two of them."""
-    if kind == "multilabel":
-        return y.astype(np.float32).reshape(len(y), -1), "logistic", None
-    if kind == "regression":
-        return y.astype(np.float32).reshape(len(y), -1), "identity", None
-    y = y.astype(np.int64)
-    if _style(protocol) == "sklearn":
-        classes = np.unique(y)
-        if len(classes) == 1:
-            raise BenchError(f"The training split has a single class ({classes[0]}); a classifier cannot be trained.")
-        if len(classes) == 2:
-            return (y == classes[1]).astype(np.float32)[:, None], "logistic", classes
-        return (y[:, None] == classes[None, :]).astype(np.float32), "softmax", classes
-    return np.eye(n_outputs, dtype=np.float32)[y], "softmax", np.arange(n_outputs)
-
-
-def _style(protocol: Protocol) -> str:
-    return "sklearn" if protocol.weight_decay_style == "sklearn_l2" else "torch"
-
-
 def _mlp(protocol: Protocol, kind: str, train: Data, valid: Data | None, test_frames: list[np.ndarray],
          seeds: list[int], valid_metric: str, device: torch.device, n_outputs: int,
          info: dict) -> dict[int, np.ndarray]:
@@ -301,18 +263,6 @@ def _predict(stack: E.Stack, head: E.Head, frames: list[np.ndarray], protocol: P
 def _batched(stack: E.Stack, X: torch.Tensor, fn) -> torch.Tensor:
     parts = [fn(E.forward(stack, X[i:i + _PREDICT_CHUNK])[-1]) for i in range(0, len(X), _PREDICT_CHUNK)]
     return torch.cat(parts, dim=1)
-
-
-def _columns(out: np.ndarray, head_kind: str, classes: np.ndarray | None, kind: str, n_outputs: int) -> np.ndarray:
-    """Map the head's outputs to the task's columns (classes unseen in training get probability 0)."""
-    out = out.astype(np.float64)
-    if kind != "multiclass":
-        return out
-    if head_kind == "logistic":  # two classes seen: one logistic output, as MLPClassifier
-        out = np.concatenate([1 - out, out], axis=1)
-    full = np.zeros((len(out), n_outputs))
-    full[:, classes] = out
-    return full
 
 
 # -- linear --------------------------------------------------------------------------------------

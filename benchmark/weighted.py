@@ -48,7 +48,7 @@ def _forward(stack_W: list[torch.Tensor], stack_b: list[torch.Tensor], a: torch.
 def fit_predict(protocol: Protocol, kind: str, train: tuple[list[np.ndarray], np.ndarray], test_frames: list[np.ndarray],
                 seeds: list[int], device: torch.device, n_outputs: int, info: dict) -> dict[int, np.ndarray]:
     """Test predictions of every seed; ``info["layer_weights"]`` = {seed: learned softmax weights}."""
-    from .probe import _columns, _Scaler, _style, _targets
+    from benchmark.probe_inputs import _columns, _Scaler, _style, _targets
 
     if protocol.stopping != "train_loss" or protocol.chunk_training:
         raise BenchError(f"Protocol '{protocol.name}': layer weights are learned with the coala training rule "
