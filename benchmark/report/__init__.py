@@ -11,12 +11,11 @@ from pathlib import Path
 from typing import Iterable
 
 from ..errors import BenchError
-from . import formats
 from .records import load_records
 from .reference import PAPERS, load_published, paper_tables, published_path
 from .table import Table, grid_table, paper_table
+from benchmark.report.output import FORMATS, render_tables
 
-FORMATS = ("markdown", "latex", "csv", "json", "html")
 
 __all__ = ["FORMATS", "PAPERS", "build_tables", "load_published", "load_records", "published_path",
            "render_fractions", "render_table", "render_tables", "write_site"]
@@ -79,21 +78,6 @@ def _check_filters(records: list, tasks: list[str], embedders: list[str], result
             f"No runs for {option} {', '.join(repr(u) for u in unknown)} in {results_dir}.{hint} "
             f"Runs found for: {', '.join(known) or 'none'}. Drop the option to see every run."
         )
-
-
-def render_tables(tables: list[Table], fmt: str = "markdown", digits: int = 1) -> str:
-    fmt = fmt.lower()
-    if fmt in ("markdown", "md"):
-        return "\n".join(formats.to_markdown(t, digits) for t in tables)
-    if fmt in ("latex", "tex"):
-        return formats.to_latex(tables, digits)
-    if fmt == "csv":
-        return formats.to_csv(tables)
-    if fmt == "json":
-        return formats.to_json(tables)
-    if fmt == "html":
-        return "\n".join(formats.to_html(t, digits) for t in tables)
-    raise BenchError(f"Unknown table format '{fmt}'. Choose one of: {', '.join(FORMATS)}.")
 
 
 def render_table(

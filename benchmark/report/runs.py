@@ -18,7 +18,7 @@ def launch_text(outcomes: Sequence[Any], results_dir: str | None = None, table: 
         return format_summary(record) + "\n" + (weights_line(record) + "\n" if weights_line(record) else "")
     parts = []
     if table == "layers":
-        from . import render_tables
+        from benchmark.report.output import render_tables
         from .layers import layer_table
 
         parts.append(render_tables([layer_table([o.record for o in outcomes if o.record is not None])]))
@@ -35,7 +35,8 @@ def grid_table(outcomes: Sequence[Outcome], results_dir: str | None = None) -> s
     rows here (a deformed cell's clean counterpart is found in the folder, as ``bench table
     --robustness`` finds it)."""
     from .. import config
-    from . import load_records, render_tables
+    from . import load_records
+    from benchmark.report.output import render_tables
     from . import robustness_table as robustness
     from .curves import fraction_tables
     from .layers import layer_records, layer_table

@@ -112,7 +112,7 @@ def _figure(path: Path | None, rel: str, alt: str) -> str:
 def write_site(results_dir: str | Path, out_dir: str | Path) -> Path:
     """Write the site into ``out_dir`` and return the path of its index.html."""
     from .. import plots  # plots imports this package: import here to avoid a cycle
-    from . import render_tables
+    from benchmark.report.output import render_tables
 
     out = Path(out_dir)
     for sub in ("tasks", "runs", "figures"):
