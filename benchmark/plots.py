@@ -61,11 +61,11 @@ def entries(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def plain_ranks(records: list[dict[str, Any]]) -> Any:
-    """``benchmark.ranks.from_records`` over the plain runs (a layer, deformed or training-subset
+    """``benchmark.report.ranks.from_records`` over the plain runs (a layer, deformed or training-subset
     run is another question, and an embedder with only such runs would leave no common task), its
     error worded for the commands that rank everything (``bench report``, ``bench plot --ranks``:
     they have no --embedder to narrow it)."""
-    from .ranks import from_records
+    from benchmark.report.ranks import from_records
 
     plain = [r for r in records if not variant_kinds(r)]
     try:

@@ -9,7 +9,8 @@ from click.testing import CliRunner
 from _report_runs import write_run
 from benchmark.errors import BenchError
 from benchmark.multicompare import compare_many, holm
-from benchmark.ranks import describe, from_records, min_tasks, rank
+from benchmark.ranks import describe, min_tasks, rank
+from benchmark.report.ranks import from_records
 from benchmark.report import load_records
 
 
