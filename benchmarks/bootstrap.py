@@ -42,8 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from threadpoolctl import threadpool_limits
 
-    from benchmark import predictions
-    from benchmark.stats import paired_test
+    from benchmark.probe import predictions
+    from benchmark.stats.scores import paired_test
 
     rng = np.random.default_rng(0)
     truth, scores_a = make(rng, args.clips, args.labels, args.seeds)

@@ -23,8 +23,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmark.clips import Clip  # noqa: E402
-from benchmark.store import EmbeddingStore  # noqa: E402
+from benchmark.data.clips import Clip
+from benchmark.embed.store import EmbeddingStore
 from embedders import EMBEDDERS  # noqa: E402
 
 

@@ -1,7 +1,7 @@
 """Calibration of bench's tests and intervals by simulation: type-I error, coverage, power, time.
 
 Each scenario simulates pairs of RunRecords whose truth is known and runs them through the code
-``bench compare`` uses (``benchmark.compare.compare_records``, or the ``bench compare`` command
+``bench compare`` uses (``benchmark.report.compare.compare_records``, or the ``bench compare`` command
 itself with ``--cli``), counting how often the verdict is "better" (alpha 0.05, rule p < alpha),
 how often the headline 95% CI holds the true score and the difference's 95% CI the true
 difference, and the time per comparison.
@@ -43,8 +43,8 @@ METRIC = "accuracy"
 def _record(name: str, task: str, splits: list[str], seeds: list[int], values: np.ndarray, metric: str,
             kind: str = "multiclass") -> dict:
     """A complete RunRecord of these (split x seed) ``values``."""
-    from benchmark.results import new_record
-    from benchmark.stats import summarize
+    from benchmark.records.results import new_record
+    from benchmark.stats.scores import summarize
 
     record = new_record(f"{name}{task}".ljust(32, "0")[:32], {"name": name, "config": {}, "dim": 1},
                         {"name": task, "dataset": task, "kind": kind, "metrics": [metric], "n_clips": 100,
@@ -75,7 +75,7 @@ def one_split_pair(rng: np.random.Generator, effect: float, n_clips: int = 500, 
     0.5): each is Gaussian, so a system's population ROC-AUC is Phi(signal / sqrt(2 var))."""
     from scipy.stats import norm
 
-    from benchmark.stats import summarize
+    from benchmark.stats.scores import summarize
 
     truth = (rng.random((n_clips, n_labels)) < prevalence).astype(np.int64)
     difficulty = rng.normal(0, 1.0, (n_clips, n_labels))
@@ -88,7 +88,7 @@ def one_split_pair(rng: np.random.Generator, effect: float, n_clips: int = 500, 
         scores = signal * truth[None] + difficulty[None] + own[None] + rng.normal(0, 0.5, (n_seeds, n_clips, n_labels))
         ids = np.array([f"c{i}" for i in range(n_clips)])
         stored = {"test": {"ids": ids, "truth": truth, "seeds": np.arange(n_seeds), "scores": scores.astype(np.float16)}}
-        from benchmark.metrics import compute
+        from benchmark.probe.metrics import compute
 
         values = np.array([[compute("multilabel", ["roc_auc"], truth, scores[s])[0]["roc_auc"] for s in range(n_seeds)]])
         record = _record(name, "simclips", ["test"], list(range(n_seeds)), values, "roc_auc", kind="multilabel")
@@ -103,14 +103,14 @@ def one_split_pair(rng: np.random.Generator, effect: float, n_clips: int = 500, 
 def _compare(a: dict, b: dict, metric: str, via_cli: bool, workdir: Path | None = None) -> dict:
     """{"reject", "diff_ci", "diff"} of ``bench compare simA simB``."""
     if not via_cli:
-        from benchmark.compare import compare_records
+        from benchmark.report.compare import compare_records
 
         result = compare_records(a, b, metric)
         p = result.get("p_value")
         return {"reject": p is not None and p < ALPHA, "diff_ci": result.get("ci95"), "diff": result.get("diff")}
     from click.testing import CliRunner
 
-    from benchmark.results import ResultsStore
+    from benchmark.records.results import ResultsStore
     from cli import cli
 
     assert workdir is not None
@@ -118,7 +118,7 @@ def _compare(a: dict, b: dict, metric: str, via_cli: bool, workdir: Path | None 
         store = ResultsStore(workdir)
         store.save(record)
         for split, held in (record.get("_predictions") or {}).items():
-            from benchmark.predictions import entry
+            from benchmark.probe.predictions import entry
 
             entries = [entry(list(held["ids"]), held["truth"], held["scores"][i]) for i in range(len(held["seeds"]))]
             store.save_predictions(record, split, [int(x) for x in held["seeds"]], entries)

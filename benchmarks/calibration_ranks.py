@@ -1,4 +1,4 @@
-"""Calibration of ``benchmark.ranks`` by simulation: scenario (d) of benchmarks/calibration.py,
+"""Calibration of ``benchmark.stats.ranks`` by simulation: scenario (d) of benchmarks/calibration.py,
 rank tiers with systems known to be separable and not.
 
 Each simulation draws ``N_TASKS`` tasks, each with its own metric and scale (accuracy in
@@ -52,7 +52,7 @@ def simulate(effects: np.ndarray, n_tasks: int, rng: np.random.Generator) -> np.
 
 def rank_tier_rows(n_sims: int, seed: int, n_tasks: int = N_TASKS, effect: float = EFFECT) -> list[dict]:
     """The calibration rows of scenario (d): {"scenario", "quantity", "value", "goal", ...}."""
-    from benchmark.ranks import rank
+    from benchmark.stats.ranks import rank
 
     rng = np.random.default_rng(seed)
     systems, tasks = ["A", "B", "C", "D"], [f"t{i}" for i in range(n_tasks)]

@@ -3,8 +3,8 @@
 The baseline does what the authors' scripts do: for each file, load (librosa, the embedder's
 rate and resampler) → features → forward, one clip at a time (MuLaP: one 3 s chunk per forward;
 COALA: librosa log-mel, scaler, the clip's patches in one forward). bench runs
-``benchmark.extract.extract(embedder, clips, store, jobs=N)``: resampy's filters applied as one
-matrix product (``benchmark.resample``), chunks/patches of a whole batch of clips in one forward,
+``benchmark.embed.extract.extract(embedder, clips, store, jobs=N)``: resampy's filters applied as one
+matrix product (``benchmark.data.resample``), chunks/patches of a whole batch of clips in one forward,
 results written to an EmbeddingStore; with ``--jobs 2`` decoding runs in worker processes (worth
 it when decoding is slow, e.g. MP3; with WAV it is now cheaper than the processes' overhead).
 Both use the same model object; the outputs are compared clip by clip (they differ by the
@@ -37,9 +37,9 @@ import librosa  # noqa: E402
 import soundfile as sf  # noqa: E402
 import torch  # noqa: E402
 
-from benchmark.extract import extract  # noqa: E402
-from benchmark.store import EmbeddingStore  # noqa: E402
-from benchmark.clips import Clip  # noqa: E402
+from benchmark.embed.extract import extract
+from benchmark.embed.store import EmbeddingStore
+from benchmark.data.clips import Clip
 
 
 # -- generated clips ----------------------------------------------------------------------------

@@ -49,8 +49,8 @@ def run(name: str, embedders, tasks, args, work: Path, threads: int) -> tuple[fl
     """The grid on ``local`` or on the Ray this process is connected to: wall seconds, the scores,
     and the extraction's clips per second (clips embedded / the extraction phases' seconds)."""
     import cli
-    from benchmark.grid import run_grid
-    from benchmark.spec import RunEnv, grid
+    from benchmark.run.grid import run_grid
+    from benchmark.core.spec import RunEnv, grid
 
     specs = grid(embedders, tasks, seeds=args.seeds, protocol="coala")
     env = RunEnv(threads=threads, device="cpu", executor="local" if name == "local" else "ray",
@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:
         print('Ray is not installed: pip install -e ".[ray]"')
         return 1
-    from benchmark.executors.ray import runtime_env
+    from benchmark.run.executors.ray import runtime_env
 
     embedders = args.embedders.split(",")
     with tempfile.TemporaryDirectory(prefix="bench-grid-") as tmp:

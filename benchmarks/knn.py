@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     from sklearn.neighbors import KNeighborsClassifier
     from sklearn.preprocessing import StandardScaler
 
-    from benchmark.knn import knn_predict
+    from benchmark.probe.knn import knn_predict
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--folds", type=int, default=10, help="folds to evaluate (of 10)")

@@ -67,10 +67,10 @@ def parity_demo(cache_dir: str, seeds: list[int]) -> None:
     from sklearn.neural_network import MLPClassifier
     from sklearn.preprocessing import StandardScaler
 
-    from benchmark import metrics, probe
-    from benchmark.extract import extract
-    from benchmark.protocols import COALA, with_fast_matmul
-    from benchmark.store import EmbeddingStore
+    from benchmark.probe import metrics, mlp as probe
+    from benchmark.embed.extract import extract
+    from benchmark.probe.protocols import COALA, with_fast_matmul
+    from benchmark.embed.store import EmbeddingStore
     from embedders import EMBEDDERS
     from tasks import TASKS
 
@@ -80,7 +80,7 @@ def parity_demo(cache_dir: str, seeds: list[int]) -> None:
     store = EmbeddingStore(Path(cache_dir), embedder.config())
     extract(embedder, clips, store)
     by_id = {c.id: c for c in clips}
-    from benchmark.config import cpu_has_bf16_matmul
+    from benchmark.core.config import cpu_has_bf16_matmul
 
     protocols = {"bench": COALA}
     if cpu_has_bf16_matmul():
@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> None:
     from sklearn.neural_network import MLPClassifier
     from sklearn.preprocessing import StandardScaler
 
-    from benchmark.protocols import COALA, with_fast_matmul
+    from benchmark.probe.protocols import COALA, with_fast_matmul
 
     X, y, folds = make_data(n_clips=args.clips, dim=args.dim)
     seeds = list(range(args.seeds))
@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"machine: {machine()}")
     print(f"data: {args.clips} x {args.dim}, {N_CLASSES} classes, {N_FOLDS} folds x {len(seeds)} seeds = {n_fits} fits, coala")
 
-    from benchmark.config import cpu_has_bf16_matmul
+    from benchmark.core.config import cpu_has_bf16_matmul
 
     fast = not args.no_fast and cpu_has_bf16_matmul()
     if not args.no_fast and not fast:
@@ -193,7 +193,7 @@ def products_per_seed_step(precision: str, n_seeds: int, dim: int = DIM) -> floa
     back to back on warm data: the bound no float32 (or bf16) implementation of the step beats."""
     import torch
 
-    from benchmark.config import cpu_has_bf16_matmul
+    from benchmark.core.config import cpu_has_bf16_matmul
 
     if precision == "bf16" and not cpu_has_bf16_matmul():
         return None
@@ -214,7 +214,7 @@ def products_per_seed_step(precision: str, n_seeds: int, dim: int = DIM) -> floa
 def time_bench(protocol, name: str, X: np.ndarray, y: np.ndarray, folds: np.ndarray, seeds: list[int],
                n_folds: int) -> tuple[float, list[int], list[float]]:
     """bench's time for all 10 folds (extrapolated from ``n_folds``), its epochs and accuracies."""
-    from benchmark import metrics, probe
+    from benchmark.probe import metrics, mlp as probe
 
     elapsed, epochs, accuracies = 0.0, [], []
     for k in range(n_folds):

@@ -144,10 +144,10 @@ def bench_run(work: Path, plugin: Path, task: str, frames: int, dim: int, layers
 def epoch_seconds(cache: str, plugin: Path, task: str, frames: int, dim: int, layers: int) -> float:
     """Seconds per mulap epoch (one seed) on the first split's cached frames, read from the cache."""
     import cli
-    from benchmark import probe
-    from benchmark.protocols import MULAP
-    from benchmark.runner import extract_cell, prepare
-    from benchmark.spec import RunEnv, RunSpec
+    from benchmark.probe import mlp as probe
+    from benchmark.probe.protocols import MULAP
+    from benchmark.run.runner import extract_cell, prepare
+    from benchmark.core.spec import RunEnv, RunSpec
 
     spec = RunSpec(f"{plugin}:Synth", task, protocol="mulap", seeds=1,
                    options=(("dim", dim), ("frames", frames), ("layers", layers)))

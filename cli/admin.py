@@ -14,7 +14,7 @@ def list_(what, data_home):
     """List embedders (dimension, sample rate), tasks (kind, split, data present) or protocols."""
     from tabulate import tabulate
 
-    from benchmark import listing
+    from benchmark.report import listing
 
     if what == "embedders":
         click.echo(tabulate(listing.embedder_rows(registries()), headers=["embedder", "dim", "sample rate", "input", "description"]))
@@ -35,7 +35,7 @@ def data() -> None:
 @click.option("--cache-dir", type=click.Path(file_okay=False), help="Cache folder (protocol files).")
 def check(task, data_home, cache_dir):
     """Report clips found and missing, split sizes and protocol files; exit 1 when incomplete."""
-    from benchmark.datasets import check_task
+    from benchmark.data.datasets import check_task
 
     report = check_task(registries(), task, data_home, cache_dir)
     click.echo(report.format())
@@ -47,7 +47,7 @@ def check(task, data_home, cache_dir):
 @click.option("--data-home", type=click.Path(file_okay=False), help="Folder holding the datasets.")
 def download(task, data_home):
     """Download a task's data where a library can, or print the manual steps."""
-    from benchmark.datasets import download_task
+    from benchmark.data.datasets import download_task
 
     click.echo(download_task(registries(), task, data_home))
 
@@ -64,7 +64,7 @@ def check_embedder(embedder, weights, device):
     Example:
       bench check-embedder path/to/my_model.py:MyEmbedder
     """
-    from benchmark.check import check_embedder as run_checks
+    from benchmark.embed.check_embedder import check_embedder as run_checks
 
     report = run_checks(embedder, weights=weights, device=device, registries=registries())
     click.echo(report.format())
@@ -87,7 +87,8 @@ _cache_dir_option = click.option("--cache-dir", type=click.Path(file_okay=False)
 def cache_list(cache_dir, results_dir):
     """Size per embedder folder, the runs' embedders that used it, and what it was keyed on
     (embedder config, deformation, bench version)."""
-    from benchmark import cache_admin, config
+    from benchmark.embed import cache_admin
+    from benchmark.core import config
 
     click.echo(cache_admin.format_list(config.cache_dir(cache_dir), config.results_dir(results_dir)), nl=False)
 
@@ -96,7 +97,8 @@ def cache_list(cache_dir, results_dir):
 @_cache_dir_option
 def verify(cache_dir):
     """Check every shard's size and sha256 against its index; exit 1 when one is damaged."""
-    from benchmark import cache_admin, config
+    from benchmark.embed import cache_admin
+    from benchmark.core import config
 
     report = cache_admin.verify(config.cache_dir(cache_dir))
     click.echo(report.format(), nl=False)
@@ -117,7 +119,8 @@ def prune(cache_dir, embedders, dry_run, yes):
       bench cache prune --dry-run
       bench cache prune --embedder my-old-model --yes
     """
-    from benchmark import cache_admin, config
+    from benchmark.embed import cache_admin
+    from benchmark.core import config
 
     candidates = cache_admin.prune_candidates(config.cache_dir(cache_dir), embedders)
     click.echo(cache_admin.format_candidates(candidates), nl=False)

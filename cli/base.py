@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from benchmark.errors import BenchError
+from benchmark.core.errors import BenchError
 
 
 class UserError(click.ClickException):
@@ -41,15 +41,15 @@ def cli(debug: bool) -> None:
       bench list embedders
       bench table --format latex
     """
-    from benchmark.notices import show_plainly
+    from benchmark.core.notices import show_plainly
 
     show_plainly()
 
 
 def registries():
     """The registries the engine resolves names with: built-ins, installed plugins, prefixes."""
-    from benchmark.protocols import PROTOCOLS
-    from benchmark.registry import Registries
+    from benchmark.probe.protocols import PROTOCOLS
+    from benchmark.core.registry import Registries
     from embedders import EMBEDDERS
     from tasks import TASKS
 
@@ -93,7 +93,7 @@ def comma_names(ctx, param, values) -> tuple[str, ...]:
 
 
 def executor_options(function):
-    """--executor, --address, --no-shared-cache and --threads: how runs are computed (benchmark.spec.RunEnv)."""
+    """--executor, --address, --no-shared-cache and --threads: how runs are computed (benchmark.core.spec.RunEnv)."""
     for option in reversed([
         click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
                      help="local: this process; ray: a Ray cluster (pip install -e \".[ray]\")."),

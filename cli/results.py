@@ -28,8 +28,8 @@ def table(paper, fmt, tasks, embedders, all_metrics, layers, results_dir, fracti
       bench table --paper contextual --format latex -o table1.tex
       bench table --robustness
     """
-    from benchmark.config import results_dir as default_results_dir
-    from benchmark.report import render_fractions, render_table
+    from benchmark.core.config import results_dir as default_results_dir
+    from benchmark.report.render import render_fractions, render_table
 
     if robustness:
         from benchmark.report.robustness_table import render as render_robustness
@@ -58,8 +58,8 @@ def report(output, results_dir):
     Example:
       bench report -o site && xdg-open site/index.html
     """
-    from benchmark.config import results_dir as default_results_dir
-    from benchmark.report import write_site
+    from benchmark.core.config import results_dir as default_results_dir
+    from benchmark.report.render import write_site
 
     click.echo(f"Wrote {write_site(default_results_dir(results_dir), output)}")
 
@@ -81,16 +81,16 @@ def plot(output, fmt, kind, ranks, results_dir):
     Example:
       bench plot --kind bars --format svg -o figures
     """
-    from benchmark.config import results_dir as default_results_dir
-    from benchmark.plots import write_plots
+    from benchmark.core.config import results_dir as default_results_dir
+    from benchmark.report.plots import write_plots
 
     root = default_results_dir(results_dir)
     for path in write_plots(root, output or root / "figures", fmt=fmt, kind="ranks" if ranks else kind):
         click.echo(f"Wrote {path}")
     if ranks:
-        from benchmark.plots import plain_ranks
-        from benchmark.ranks import describe
-        from benchmark.report import load_records
+        from benchmark.report.plots import plain_ranks
+        from benchmark.stats.ranks import describe
+        from benchmark.records.query import load_records
 
         click.echo(describe(plain_ranks(load_records(root))))
 
@@ -111,8 +111,8 @@ def compare(embedders, task, metric, protocol, results_dir):
       bench compare coala mfcc --task us8k
       bench compare coala mfcc musicnn-mtat --task us8k
     """
-    from benchmark.compare import compare as compare_runs
-    from benchmark.config import results_dir as default_results_dir
+    from benchmark.report.compare import compare as compare_runs
+    from benchmark.core.config import results_dir as default_results_dir
 
     if len(embedders) < 2:
         raise UserError("Give at least two embedders to compare, e.g. 'bench compare coala mfcc --task us8k'.")
@@ -120,7 +120,7 @@ def compare(embedders, task, metric, protocol, results_dir):
         click.echo(compare_runs(default_results_dir(results_dir), task, embedders[0], embedders[1], metric, protocol,
                                 registries()))
         return
-    from benchmark.multicompare import compare_many, format_many
+    from benchmark.report.multicompare import compare_many, format_many
 
     click.echo(format_many(compare_many(default_results_dir(results_dir), task, embedders, metric, protocol,
                                           registries())))

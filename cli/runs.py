@@ -48,8 +48,8 @@ def run(embedders, tasks, protocol, seeds, results_dir, skip_missing, layer, lay
       bench run -e mfcc -e coala -e coala-ec -t us8k,gtzan,nsynth
       bench run -e mfcc -t demo --executor ray --address 10.0.0.5:6379
     """
-    from benchmark.launch import plan
-    from benchmark.spec import grid
+    from benchmark.run.launch import plan
+    from benchmark.core.spec import grid
 
     env = _env(device, jobs, data_home, cache_dir, results_dir, executor, address, no_shared_cache, threads)
     specs = grid(embedders, tasks, protocol=protocol, seeds=seeds, options=options, weights=weights,
@@ -60,18 +60,18 @@ def run(embedders, tasks, protocol, seeds, results_dir, skip_missing, layer, lay
 
 def _env(device, jobs, data_home, cache_dir, results_dir, executor, address, no_shared_cache, threads):
     """The RunEnv of the options that say how runs are computed (recorded, not part of the run key)."""
-    from benchmark.spec import RunEnv
+    from benchmark.core.spec import RunEnv
 
     return RunEnv(threads=threads, device=device, jobs=jobs, executor=executor, address=address,
                   shared_cache=not no_shared_cache, data_home=data_home, cache_dir=cache_dir, results_dir=results_dir)
 
 
 def _launch(specs, env, table) -> None:
-    """Every way of starting runs ends here (benchmark.launch); a grid with a failed cell exits 1."""
-    from benchmark.launch import launch
+    """Every way of starting runs ends here (benchmark.run.launch); a grid with a failed cell exits 1."""
+    from benchmark.run.launch import launch
     from benchmark.report.runs import launch_text
 
-    # progress: tqdm bars on a terminal, a line every so often without one (benchmark.progress)
+    # progress: tqdm bars on a terminal, a line every so often without one (benchmark.core.progress)
     launched = launch(specs, registries(), env, progress=True, echo=click.echo)
     click.echo(launch_text(launched.outcomes, env.results_dir, table), nl=False)
     if len(launched.outcomes) > 1:
@@ -98,7 +98,7 @@ def reproduce(paper, dry_run, seeds, results_dir, skip_missing, data_home, cache
       bench reproduce coala --weights coala-ec=my_coala_ec.pt
       bench reproduce mulap --weights best_model.pth.tar
     """
-    from benchmark import reproduce as paper_grid
+    from benchmark.run import reproduce as paper_grid
     from benchmark.report.runs import paper_table_text
 
     env = _env(device, jobs, data_home, cache_dir, results_dir, executor, address, no_shared_cache, threads)
@@ -126,7 +126,7 @@ def embed(embedder, files, output, frames, data_home, cache_dir, device, weights
     Example:
       bench embed --embedder mfcc a.wav b.mp3 -o embeddings.npz --frames
     """
-    from benchmark.embed_files import embed_files
+    from benchmark.embed.embed_files import embed_files
 
     path = embed_files(registries(), embedder, files, output, frames=frames, weights=weights, device=device, cache_dir=cache_dir,
                        jobs=jobs, progress=True, embedder_options=options)

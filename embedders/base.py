@@ -88,7 +88,7 @@ class Embedder:
         """The torch device (CUDA when present, else CPU), resolved when first read: building an
         embedder (for a listing, or a rerun that finds its records complete) imports no torch."""
         if getattr(self, "_device", None) is None:
-            from benchmark.config import default_device
+            from benchmark.core.config import default_device
 
             self._device = default_device()
         return self._device
@@ -154,7 +154,7 @@ def _require_embed(cls: type) -> None:
         return
     import inspect
 
-    from benchmark.errors import BenchError
+    from benchmark.core.errors import BenchError
 
     try:
         where = f" (in {inspect.getsourcefile(cls)})"
@@ -194,7 +194,7 @@ def check_options(cls: type, options: dict[str, Any], weights: str | None) -> No
     with ``options: {n_mfcc: 13}`` must have used them."""
     import difflib
 
-    from benchmark.errors import BenchError
+    from benchmark.core.errors import BenchError
 
     label = getattr(cls, "name", "") or cls.__name__
     accepted = accepted_names(cls)
@@ -210,7 +210,7 @@ def check_options(cls: type, options: dict[str, Any], weights: str | None) -> No
         raise BenchError(f"Embedder '{label}' does not use the option {', '.join(hints)}: it would change nothing "
                          f"but the record. {takes} Remove the option, or check the name in "
                          "'bench list embedders'.")
-    from benchmark.store import store_dtype
+    from benchmark.embed.store import store_dtype
 
     store_dtype(options.get("store_dtype"))
     if weights is not None and not getattr(cls, "takes_weights", True):
@@ -225,7 +225,7 @@ def number_option(options: dict[str, Any], key: str, default: float, *, minimum:
     extraction, so a bad value fails naming the option, the value and what is allowed."""
     import math
 
-    from benchmark.errors import BenchError
+    from benchmark.core.errors import BenchError
 
     value = options.get(key, default)
     kind = "a whole number" if integer else "a number"
@@ -243,7 +243,7 @@ def number_option(options: dict[str, Any], key: str, default: float, *, minimum:
 
 def flag_option(options: dict[str, Any], key: str) -> bool:
     """``--option key=true|false`` (default false); anything else is refused, not read as false."""
-    from benchmark.errors import BenchError
+    from benchmark.core.errors import BenchError
 
     value = options.get(key, False)
     text = str(value).lower()

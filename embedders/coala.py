@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from benchmark.errors import UnknownNameError, WeightsError
+from benchmark.core.errors import UnknownNameError, WeightsError
 
 from . import frontends
 from .base import Embedder
@@ -133,7 +133,7 @@ class CoalaEmbedder(Embedder):
         self.variant = variant
         self.spec = VARIANTS[variant]
         self.layer_count, self.default_layer = 5, 4
-        from benchmark.layers import stored_layers
+        from benchmark.embed.layers import stored_layers
 
         self.layer_ids = stored_layers(options.get("layers"), 5, default=[4])
         self.layer_dims = [Z_DIM] * len(self.layer_ids)

@@ -34,7 +34,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from benchmark.errors import WeightsError
+from benchmark.core.errors import WeightsError
 
 from .base import Embedder, number_option
 from .weights import file_sha256
@@ -122,7 +122,7 @@ class Crepe(Embedder):
         # frames per network call: memory only, not in the key
         self.frame_batch = int(number_option({"frame_batch": frame_batch}, "frame_batch", 256, minimum=1, integer=True))
         self.layer_count = 6
-        from benchmark.layers import stored_layers
+        from benchmark.embed.layers import stored_layers
 
         self.layer_ids = stored_layers(options.get("layers"), 6)
         width = 64 * CAPACITY[model]

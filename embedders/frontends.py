@@ -84,7 +84,7 @@ class Scaler:
     """The authors' MinMaxScaler, applied as ``x * scale_ + min_`` over the time columns of a patch."""
 
     def __init__(self, path: str | Path) -> None:
-        from benchmark.errors import WeightsError
+        from benchmark.core.errors import WeightsError
 
         try:
             with open(path, "rb") as handle, warnings.catch_warnings():
@@ -118,7 +118,7 @@ def patches(log_mels: Sequence[np.ndarray], scaler: Scaler | None = None) -> lis
 
 def resolve_scaler(explicit: str | None = None, cache: str | Path | None = None) -> Path:
     """Path of the scaler pickle: ``explicit``, ``$BENCH_WEIGHTS_DIR/coala/``, the cache, a download."""
-    from benchmark.errors import WeightsError
+    from benchmark.core.errors import WeightsError
 
     from .weights import resolve_weights
 

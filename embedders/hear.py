@@ -17,7 +17,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from benchmark.errors import BenchError, EmbedderOutputError, UnknownNameError, WeightsError
+from benchmark.core.errors import BenchError, EmbedderOutputError, UnknownNameError, WeightsError
 
 from .base import Embedder
 from .weights import file_sha256

@@ -44,7 +44,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from benchmark.errors import BenchError, WeightsError
+from benchmark.core.errors import BenchError, WeightsError
 
 from .base import Embedder, flag_option, number_option
 from .hf_source import needs_remote_code, require_transformers, resolve
@@ -127,7 +127,7 @@ class HFEmbedder(Embedder):
                        or (kind in _WAVE_PAD_OK and getattr(c, "feat_extract_norm", "group") == "layer"))
 
     def _parse_stored_layers(self, value: Any) -> list[int]:
-        from benchmark.layers import stored_layers
+        from benchmark.embed.layers import stored_layers
 
         return stored_layers(value, len(self._widths))
 

@@ -13,9 +13,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmark import config
-from benchmark.errors import BenchError, WeightsError
-from benchmark.fetch import sha256_of
+from benchmark.core import config
+from benchmark.core.errors import BenchError, WeightsError
+from benchmark.data.fetch import sha256_of
 
 #: files whose bytes change the model's outputs (weights, its config, the feature extractor's)
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".h5", ".msgpack")

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from benchmark.errors import BenchError, WeightsError
+from benchmark.core.errors import BenchError, WeightsError
 
 from .base import Embedder
 from .frontends import forward_pieces
@@ -123,7 +123,7 @@ class Musicnn(Embedder):
             raise BenchError(f"musicnn-random has random weights (--option seed=N picks them): --weights {weights} "
                              "would be ignored. Drop --weights, or use mulap/musicnn-mtat with it.")
         self.variant = variant
-        self.res_type = resampler  # the harness decodes with benchmark.audio.load_audio(res_type=...)
+        self.res_type = resampler  # the harness decodes with benchmark.data.audio.load_audio(res_type=...)
         self.seed = int(seed or 0)
         # chunks per forward pass: on a CPU one chunk at a time was measured fastest (0.73 s against
         # 1.1-1.3 s for 4-64 chunks per pass, 40 chunks); on a GPU larger passes pay off

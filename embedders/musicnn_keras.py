@@ -71,7 +71,7 @@ def _keras_weights(path: Path) -> dict[str, dict[str, np.ndarray]]:
     """layer name -> {kernel|bias|gamma|beta|moving_mean|moving_variance: array}."""
     import h5py
 
-    from benchmark.errors import WeightsError
+    from benchmark.core.errors import WeightsError
 
     try:
         with h5py.File(path, "r") as h5:
@@ -140,7 +140,7 @@ class PonsMusicnn(Embedder):
 
     def __init__(self, weights: str | None = None, device: str | None = None, variant: str = "mtt",
                  resampler: str = "kaiser_best", patch_batch: int = 16, **options: Any) -> None:
-        from benchmark.errors import BenchError
+        from benchmark.core.errors import BenchError
 
         super().__init__(weights=weights, device=device, **options)
         if variant not in PUBLIC:
@@ -175,7 +175,7 @@ class PonsMusicnn(Embedder):
         try:
             state = keras_state_dict(_keras_weights(path))
         except KeyError as exc:
-            from benchmark.errors import WeightsError
+            from benchmark.core.errors import WeightsError
 
             raise WeightsError(f"{path} lacks the musicnn layer {exc}; is it MTT_musicnn.h5 or MSD_musicnn.h5?") from exc
         load_state_dict_strict(model, state, path)

@@ -20,8 +20,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from benchmark.errors import BenchError, WeightsError
-from benchmark.fetch import sha256_of
+from benchmark.core.errors import BenchError, WeightsError
+from benchmark.data.fetch import sha256_of
 
 from .base import Embedder
 from .weights import load_state_dict_strict, resolve_weights

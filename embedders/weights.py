@@ -10,9 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
-from benchmark import config
-from benchmark.errors import BenchError, WeightsError
-from benchmark.fetch import RemoteFile, resolve_file, sha256_of
+from benchmark.core import config
+from benchmark.core.errors import BenchError, WeightsError
+from benchmark.data.fetch import RemoteFile, resolve_file, sha256_of
 
 
 def resolve_weights(

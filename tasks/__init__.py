@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchmark.registry import Registry
+from benchmark.core.registry import Registry
 
 # name -> "module:Class" or ("module:Class", {constructor kwargs}); imported only when used
 BUILTINS: dict[str, Any] = {

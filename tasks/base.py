@@ -19,9 +19,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from benchmark.clips import Clip, Split, clip_list_hash  # noqa: F401  (the task contract's types)
-from benchmark.errors import BenchError, DataMissingError
-from benchmark.leaks import check_splits
+from benchmark.data.clips import Clip, Split, clip_list_hash
+from benchmark.core.errors import BenchError, DataMissingError
+from benchmark.data.leaks import check_splits
 
 KINDS = ("multiclass", "multilabel", "regression")
 
@@ -117,7 +117,7 @@ class Task:
 
     def download_command(self) -> str:
         """``bench data download`` with this task as the command line finds it (a plugin by its file)."""
-        from benchmark.suggest import command, portable
+        from benchmark.core.suggest import command, portable
 
         return command("data", "download", portable(getattr(self, "registry_spec", None) or self.name))
 

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any, Sequence
 from urllib.parse import parse_qs
 
-from benchmark.errors import BenchError, DataMissingError
-from benchmark.label_checks import numeric_labels
-from benchmark.notices import warn
+from benchmark.core.errors import BenchError, DataMissingError
+from benchmark.data.label_checks import numeric_labels
+from benchmark.core.notices import warn
 
 from .base import Clip, KINDS, Split, Task, _natural_key, kfold_splits, official_split
 
@@ -169,7 +169,7 @@ def _refuse_repeated_paths(csv_path: Path, table: Any) -> None:
     tested on, or carry two targets: refuse it, naming the lines."""
     import os
 
-    from benchmark.leaks import SOURCES_NOTE
+    from benchmark.data.leaks import SOURCES_NOTE
 
     rows: dict[str, list[int]] = {}
     for i, value in enumerate(table["path"].astype(str)):

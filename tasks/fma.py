@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from benchmark.errors import DataMissingError
+from benchmark.core.errors import DataMissingError
 
 from .base import Clip, Split, Task, official_split
 

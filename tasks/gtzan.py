@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from benchmark.errors import DataMissingError
+from benchmark.core.errors import DataMissingError
 
 from .base import Clip, Split, official_split
 from .protocol_files import (ProtocolFile, ProtocolFilesTask, first_existing, library_audio_paths,

@@ -15,7 +15,7 @@ from typing import Sequence
 
 import numpy as np
 
-from benchmark.errors import DataMissingError
+from benchmark.core.errors import DataMissingError
 
 from .base import Clip, Split, official_split
 from .protocol_files import ProtocolFile, ProtocolFilesTask

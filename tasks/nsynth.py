@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 from typing import Sequence
 
-from benchmark.errors import DataMissingError
+from benchmark.core.errors import DataMissingError
 
 from .base import Clip, Split, official_split
 from .protocol_files import ProtocolFile, ProtocolFilesTask

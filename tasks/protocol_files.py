@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from benchmark import config
-from benchmark.errors import BenchError, ChecksumError, DataMissingError
-from benchmark.fetch import RemoteFile, resolve_file, sha256_of
+from benchmark.core import config
+from benchmark.core.errors import BenchError, ChecksumError, DataMissingError
+from benchmark.data.fetch import RemoteFile, resolve_file, sha256_of
 
 from .base import Task
 

@@ -72,7 +72,7 @@ def generate(root: Path) -> Path:
     marker = root / ".complete"
     if marker.is_file() and marker.read_text() == RECIPE_VERSION:
         return root
-    from benchmark.locks import held
+    from benchmark.core.locks import held
 
     # two first runs at once: one generates, the other waits and then finds the marker
     with held(root.with_name(f".{root.name}.lock")):
@@ -129,7 +129,7 @@ class DemoTask(Task):
     expected_splits = {f"fold{k}": (300, 100, 100) for k in range(1, N_FOLDS + 1)}
 
     def root(self, data_home: Path, cache: Path | None = None) -> Path:
-        from benchmark.config import cache_dir
+        from benchmark.core.config import cache_dir
 
         return cache_dir(cache) / "datasets" / "demo"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from benchmark.errors import DataMissingError
+from benchmark.core.errors import DataMissingError
 
 from .base import Clip, Split, Task, kfold_splits
 from .protocol_files import library_audio_paths, library_download, unpacked_root

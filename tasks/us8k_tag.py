@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any, Sequence
 
-from benchmark.errors import DataMissingError
+from benchmark.core.errors import DataMissingError
 
 from .base import Clip, Split, kfold_splits
 from .protocol_files import ProtocolFile, ProtocolFilesTask

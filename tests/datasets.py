@@ -277,7 +277,7 @@ def _lines(path: Path) -> list[str]:
 def _fast_protocols():
     import dataclasses
 
-    from benchmark.protocols import COALA, MULAP
+    from benchmark.probe.protocols import COALA, MULAP
 
     # short-training copies of the defaults: same probe and code path, 3-5 epochs; named
     # differently so that no per-dataset override stretches them back

@@ -39,7 +39,7 @@ def loopback_cluster(cpus_per_node: int = 1, object_store_mb: int = 80) -> Itera
     import ray
     from ray.cluster_utils import Cluster
 
-    from benchmark.executors.ray import runtime_env
+    from benchmark.run.executors.ray import runtime_env
 
     # short: Ray's unix sockets live below it and their paths are limited to 107 characters
     temp = tempfile.mkdtemp(prefix="bray-", dir="/tmp")

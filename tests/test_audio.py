@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import soundfile
 
-from benchmark.audio import load_audio
-from benchmark.errors import AudioError
+from benchmark.data.audio import load_audio
+from benchmark.core.errors import AudioError
 from tests.helpers import tone, write_wav
 
 

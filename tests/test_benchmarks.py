@@ -18,7 +18,7 @@ def _script(name: str):
 
 @pytest.mark.parametrize("bf16", ["as this CPU has", "absent"])
 def test_probe_benchmark_runs(capsys, monkeypatch, bf16):
-    from benchmark.config import cpu_has_bf16_matmul
+    from benchmark.core.config import cpu_has_bf16_matmul
 
     if bf16 == "absent":
         monkeypatch.setenv("BENCH_CPU_BF16", "0")  # the branch of CPUs without AVX512-BF16/AMX, on every CPU

@@ -1,12 +1,12 @@
-"""The vectorised resampled metrics of ``benchmark.bootstrap`` against scikit-learn on the same resamples."""
+"""The vectorised resampled metrics of ``benchmark.stats.bootstrap`` against scikit-learn on the same resamples."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, average_precision_score, r2_score, roc_auc_score
 
-from benchmark import bootstrap
-from benchmark.metrics import compute
+from benchmark.stats import bootstrap
+from benchmark.probe.metrics import compute
 
 
 def _resamples(n: int, n_resamples: int, seed: int) -> np.ndarray:
@@ -85,7 +85,7 @@ def test_paired_systems_see_the_same_resamples():
 
 
 def test_runs_on_different_test_clips_are_refused():
-    from benchmark.errors import BenchError
+    from benchmark.core.errors import BenchError
 
     a = {"ids": np.array(["a", "b"]), "truth": np.array([0, 1]), "seeds": np.arange(1), "scores": np.zeros((1, 2, 2))}
     b = {**a, "ids": np.array(["c", "d"])}

@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-import benchmark.store as store_module
+from benchmark.embed import store as store_module
 import cli
 from benchmark import __version__
-from benchmark.clips import Clip
-from benchmark.store import EmbeddingStore
+from benchmark.data.clips import Clip
+from benchmark.embed.store import EmbeddingStore
 
 
 def invoke(*args, input=None):

@@ -8,9 +8,9 @@ import pytest
 from click.testing import CliRunner
 
 import cli
-from benchmark.clips import Clip
-from benchmark.notices import BenchWarning
-from benchmark.store import EmbeddingStore
+from benchmark.data.clips import Clip
+from benchmark.core.notices import BenchWarning
+from benchmark.embed.store import EmbeddingStore
 from tests.helpers import write_csv_dataset
 
 
@@ -67,7 +67,7 @@ def test_damaged_shard_is_named_and_reextracted_with_the_same_scores(tmp_path, d
 
 
 def test_checksum_is_read_once_per_process_and_size_on_every_open(tmp_path, monkeypatch):
-    import benchmark.store as store_module
+    from benchmark.embed import store as store_module
 
     clips = [Clip(id=f"c{i}", target=None, tags=("a", str(i))) for i in range(3)]
     store = EmbeddingStore(tmp_path, {"name": "x", "dim": 4})
@@ -82,7 +82,7 @@ def test_checksum_is_read_once_per_process_and_size_on_every_open(tmp_path, monk
 
 
 def test_store_written_by_this_process_is_not_checksummed_again(tmp_path, monkeypatch):
-    import benchmark.store as store_module
+    from benchmark.embed import store as store_module
 
     clip = Clip(id="c", target=None, tags=("a",))
     store = EmbeddingStore(tmp_path, {"name": "x", "dim": 4})

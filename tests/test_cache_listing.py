@@ -9,9 +9,9 @@ import json
 import numpy as np
 import pytest
 
-from benchmark import cache_admin
-from benchmark.clips import Clip
-from benchmark.store import EmbeddingStore
+from benchmark.embed import cache_admin
+from benchmark.data.clips import Clip
+from benchmark.embed.store import EmbeddingStore
 from tests.helpers import invoke, write_csv_dataset
 
 HF_FOLDER = {"name": "hf:<folder>", "class": "embedders.hf.HFEmbedder", "version": "1", "options": {"pool": 0},

@@ -9,13 +9,13 @@ import pytest
 from click.testing import CliRunner
 
 import cli
-from benchmark.check import DURATIONS, check_embedder, generated_audio, generated_tags
-from benchmark.errors import UnknownNameError
+from benchmark.embed.check_embedder import DURATIONS, check_embedder, generated_audio, generated_tags
+from benchmark.core.errors import UnknownNameError
 
 PLUGINS = '''
 import numpy as np
 from embedders.base import Embedder
-from benchmark.errors import WeightsError
+from benchmark.core.errors import WeightsError
 
 
 class Good(Embedder):

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmark import probe
+from benchmark.probe import mlp as probe
 from tests.helpers import invoke, run_bench as run, write_csv_dataset
 from tests.test_registry import PLUGIN
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from benchmark.audio import load_audio
-from benchmark.errors import UnknownNameError, WeightsError
+from benchmark.data.audio import load_audio
+from benchmark.core.errors import UnknownNameError, WeightsError
 from embedders import EMBEDDERS, frontends
 from embedders.coala import VARIANTS, CoalaAudioEncoder, CoalaEmbedder
 

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 STARTER = """
 import sys, time, pathlib
 sys.path.insert(0, {root!r})
-import cli, benchmark.runner, benchmark.probe, embedders.mfcc, tasks.csvtask, tasks.synthetic  # noqa: F401
+import cli, benchmark.run.runner, benchmark.probe.mlp, embedders.mfcc, tasks.csvtask, tasks.synthetic  # noqa: F401
 go = pathlib.Path({go!r})
 while not go.exists():
     time.sleep(0.02)
@@ -42,7 +42,7 @@ def _leftovers(*folders: Path) -> list[Path]:
 # the run that holds the lock waits in its extraction until the test releases it, so that the
 # other one provably reaches the lock meanwhile (it says "Waiting:")
 HOLD = """
-import benchmark.executors.local as local
+import benchmark.run.executors.local as local
 real_extract = local.extract_cell
 def held_extract(*args, **kwargs):
     while not pathlib.Path({release}).exists():
@@ -93,7 +93,7 @@ def test_two_identical_runs_at_once(tmp_path):
 
 
 GENERATION_HELD = """
-import benchmark.locks as locks
+import benchmark.core.locks as locks
 real_held, real_generate = locks.held, tasks.synthetic._generate
 locks.held = lambda path, waiting=None, echo=None: real_held(path, "Waiting: the demo's lock", print)
 def held_generate(root):

@@ -1,7 +1,7 @@
 import pytest
 
-from benchmark.errors import BenchError, DataMissingError
-from benchmark.notices import BenchWarning
+from benchmark.core.errors import BenchError, DataMissingError
+from benchmark.core.notices import BenchWarning
 from tasks import TASKS
 from helpers import write_csv_dataset
 
@@ -106,8 +106,8 @@ def test_a_fold_whose_clips_are_all_skipped_is_refused(tmp_path):
 def test_two_folds_and_a_protocol_with_validation_leave_no_training_clips(tmp_path):
     import numpy as np
 
-    from benchmark.protocols import PROTOCOLS
-    from benchmark.runner import probe_split
+    from benchmark.probe.protocols import PROTOCOLS
+    from benchmark.run.runner import probe_split
 
     (tmp_path / "t.csv").write_text(HEAD["fold"] + "a.wav,x,1\nb.wav,y,1\nc.wav,x,2\nd.wav,y,2\n")
     task = TASKS.create(f"csv:{tmp_path / 't.csv'}")

@@ -7,8 +7,8 @@ import pytest
 
 pytest.importorskip("audiomentations", reason='the deformations need the extra: pip install -e ".[deform]"')
 
-from benchmark.deform import impulse_response, parse  # noqa: E402
-from benchmark.errors import BenchError  # noqa: E402
+from benchmark.data.deform import impulse_response, parse
+from benchmark.core.errors import BenchError
 from tests.helpers import run_bench, write_csv_dataset  # noqa: E402
 
 SR = 22050
@@ -186,7 +186,7 @@ def test_the_seed_is_a_stable_hash_the_same_in_another_process():
     import subprocess
     import sys
 
-    code = ("import hashlib, numpy as np; from benchmark.deform import parse; "
+    code = ("import hashlib, numpy as np; from benchmark.data.deform import parse; "
             "x = (0.5 * np.sin(np.arange(4000) / 7)).astype(np.float32); "
             "print(hashlib.sha256(parse('noise:snr=5,color=pink')(x, 16000, 'clip-7').tobytes()).hexdigest())")
     env = {**os.environ, "PYTHONHASHSEED": "12345"}

@@ -97,7 +97,7 @@ def test_the_robustness_table_gives_a_fold_interval_with_one_seed(tmp_path):
 
 def test_a_deformed_protocol_label_gives_back_the_run_options():
     """compare's suggested 'bench run' for a missing deformed run carries its --deform."""
-    from benchmark.variants import label_suffix, run_options
+    from benchmark.records.variants import label_suffix, run_options
 
     protocol = {"name": "coala", "deform": "noise:color=pink,snr=10", "deform_train": True, "train_fraction": 0.1}
     options = run_options("coala" + label_suffix(protocol))
@@ -131,8 +131,8 @@ def test_a_process_without_the_extra_says_so_when_it_deforms(monkeypatch):
     pytest.importorskip("audiomentations", reason='--deform needs the extra: pip install -e ".[deform]"')
     import numpy as np
 
-    from benchmark.deform import parse
-    from benchmark.errors import BenchError
+    from benchmark.data.deform import parse
+    from benchmark.core.errors import BenchError
 
     deform = parse("gain:db=-6")
     monkeypatch.setitem(sys.modules, "audiomentations", None)

@@ -1,4 +1,4 @@
-"""The device stays out of the run key (benchmark.spec.RunEnv) because embeddings computed on CUDA
+"""The device stays out of the run key (benchmark.core.spec.RunEnv) because embeddings computed on CUDA
 agree with the CPU's within DEVICE_TOLERANCE (max absolute difference relative to the largest
 magnitude). Runs only where CUDA is available."""
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmark.spec import DEVICE_TOLERANCE
+from benchmark.core.spec import DEVICE_TOLERANCE
 
 torch = pytest.importorskip("torch")
 pytestmark = [pytest.mark.slow,
@@ -22,8 +22,8 @@ def _clips(sr: int) -> list[np.ndarray]:
 
 def _embeddings(name: str, device: str, **options) -> list[np.ndarray]:
     import cli
-    from benchmark.build import create_embedder
-    from benchmark.spec import RunEnv, RunSpec
+    from benchmark.embed.build import create_embedder
+    from benchmark.core.spec import RunEnv, RunSpec
 
     embedder = create_embedder(RunSpec(name, "demo", options=options), cli.registries(), RunEnv(device=device))
     embedder.ensure_loaded()

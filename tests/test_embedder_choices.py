@@ -1,7 +1,7 @@
 """One embedder run with other weights or options is another system: tables show both rows, named
 apart, and compare asks which one is meant (before, the newest run silently hid the other)."""
 
-from benchmark.identity import label_embedders
+from benchmark.records.identity import label_embedders
 from tests.helpers import invoke, write_csv_dataset
 
 PLUGIN = '''

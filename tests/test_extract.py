@@ -1,11 +1,11 @@
 import numpy as np
 import pytest
 
-from benchmark.errors import AudioError, EmbedderOutputError
-from benchmark.extract import extract
-from benchmark.store import EmbeddingStore
+from benchmark.core.errors import AudioError, EmbedderOutputError
+from benchmark.embed.extract import extract
+from benchmark.embed.store import EmbeddingStore
 from embedders.base import Embedder
-from benchmark.clips import Clip
+from benchmark.data.clips import Clip
 from tests.helpers import tone, write_wav
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 
 import cli
-from benchmark.grid import reason_of, run_grid
-from benchmark.spec import RunEnv, grid
-from benchmark.errors import WeightsError
+from benchmark.run.grid import reason_of, run_grid
+from benchmark.core.spec import RunEnv, grid
+from benchmark.core.errors import WeightsError
 from tests.helpers import invoke, write_csv_dataset
 
 # an embedder that logs its loads and embedded clips to files beside it

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from benchmark.errors import EmbedderOutputError, UnknownNameError, WeightsError
+from benchmark.core.errors import EmbedderOutputError, UnknownNameError, WeightsError
 from embedders import EMBEDDERS
 from embedders.hear import HearEmbedder
 

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from _report_runs import write_run
-from benchmark import report
+from benchmark.report import render as report
 
 
 class Page(HTMLParser):

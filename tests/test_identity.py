@@ -116,7 +116,7 @@ def fma(tmp_path):
 
 
 def test_a_builtin_task_whose_split_leaks_is_refused(fma, monkeypatch):
-    from benchmark.leaks import LeakError
+    from benchmark.data.leaks import LeakError
     from tasks.fma import FMASmall
 
     real = FMASmall.splits
@@ -135,7 +135,7 @@ def test_a_builtin_task_whose_split_leaks_is_refused(fma, monkeypatch):
 def test_the_same_audio_under_two_ids_is_a_leak_too(fma, monkeypatch):
     import dataclasses
 
-    from benchmark.leaks import LeakError
+    from benchmark.data.leaks import LeakError
     from tasks.fma import FMASmall
 
     real = FMASmall.clips
@@ -152,10 +152,10 @@ def test_the_same_audio_under_two_ids_is_a_leak_too(fma, monkeypatch):
 
 def test_probe_split_itself_refuses_a_leak(tmp_path):
     """Any executor (local, Ray) hands its splits to the probe through probe_split."""
-    from benchmark.clips import Split
-    from benchmark.leaks import LeakError
-    from benchmark.protocols import PROTOCOLS
-    from benchmark.runner import probe_split
+    from benchmark.data.clips import Split
+    from benchmark.data.leaks import LeakError
+    from benchmark.probe.protocols import PROTOCOLS
+    from benchmark.run.runner import probe_split
     from tasks import TASKS
 
     csv = write_csv_dataset(tmp_path / "data", n_per_class=2)
@@ -170,7 +170,7 @@ def test_probe_split_itself_refuses_a_leak(tmp_path):
 
 # -- item 7: options and weights that would change nothing ---------------------------------------
 def test_unknown_options_and_unused_weights_are_errors_that_list_what_is_accepted(tmp_path):
-    from benchmark.errors import BenchError
+    from benchmark.core.errors import BenchError
     from embedders import EMBEDDERS
 
     csv = write_csv_dataset(tmp_path / "data", n_per_class=2)
@@ -284,7 +284,7 @@ def test_csv_specs_that_bench_would_have_to_guess_at_are_errors(tmp_path, conten
 
 def test_a_paper_table_takes_one_clip_set_per_task_and_says_what_it_left_out(tmp_path):
     from _report_runs import write_run
-    from benchmark.report.reference import PAPERS
+    from benchmark.records.reference import PAPERS
     from benchmark.report.table import paper_table
 
     full = write_run(tmp_path, "us8k", "coala", 0.8)

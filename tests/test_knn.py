@@ -3,8 +3,8 @@ knn-xares against a transcription of X-ARES's formula."""
 import numpy as np
 import pytest
 
-from benchmark.knn import features, knn_predict, neighbours, vote
-from benchmark.protocols import KNN, PROTOCOLS
+from benchmark.probe.knn import features, knn_predict, neighbours, vote
+from benchmark.probe.protocols import KNN, PROTOCOLS
 from tests.helpers import invoke, run_bench, tone, write_csv_dataset, write_wav
 
 
@@ -108,10 +108,11 @@ def _xares_transcription(train: np.ndarray, y: np.ndarray, test: np.ndarray, n_c
 
 
 def test_knn_xares_equals_the_x_ares_formula_on_a_real_multiclass_dataset(tmp_path):
-    from benchmark import config, metrics
-    from benchmark.probe import fit_predict
-    from benchmark.protocols import KNN_XARES
-    from benchmark.store import EmbeddingStore
+    from benchmark.core import config
+    from benchmark.probe import metrics
+    from benchmark.probe.mlp import fit_predict
+    from benchmark.probe.protocols import KNN_XARES
+    from benchmark.embed.store import EmbeddingStore
     from embedders import EMBEDDERS
     from tasks import TASKS
 
@@ -151,8 +152,8 @@ def test_knn_xares_equals_the_x_ares_formula_on_a_real_multiclass_dataset(tmp_pa
 
 
 def test_knn_xares_refuses_multilabel_and_regression_before_extraction(tmp_path):
-    from benchmark.errors import BenchError
-    from benchmark.knn import xares_predict
+    from benchmark.core.errors import BenchError
+    from benchmark.probe.knn import xares_predict
 
     rng = np.random.default_rng(0)
     X, Y = rng.standard_normal((20, 4)), rng.integers(0, 2, (20, 3))
@@ -170,9 +171,9 @@ def test_knn_xares_refuses_multilabel_and_regression_before_extraction(tmp_path)
 
 
 def test_k_and_temperature_are_checked_never_replaced():
-    from benchmark.errors import BenchError
-    from benchmark.knn import xares_predict
-    from benchmark.protocols import Protocol
+    from benchmark.core.errors import BenchError
+    from benchmark.probe.knn import xares_predict
+    from benchmark.probe.protocols import Protocol
 
     for k, T in ((0, 0.07), (-1, 0.07), (2.5, 0.07), (None, 0.07), (10, 0.0), (10, -1.0), (10, None), (10, float("nan"))):
         with pytest.raises(BenchError, match="whole number >= 1" if k != 10 else "finite number > 0"):
@@ -184,7 +185,7 @@ def test_k_and_temperature_are_checked_never_replaced():
 
 
 def test_knn_xares_ties_at_the_kth_place_go_to_training_order():
-    from benchmark.knn import xares_predict
+    from benchmark.probe.knn import xares_predict
 
     train = np.array([[1.0, 0.0], [1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])  # three equal neighbours for k=2
     out = xares_predict("multiclass", train, np.array([2, 1, 0, 0]), np.array([[1.0, 0.0]]), k=2, n_outputs=3)

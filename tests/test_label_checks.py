@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.errors import BenchError
-from benchmark.label_checks import per_class_warning, unseen_label_warnings
-from benchmark.notices import BenchWarning
-from benchmark.protocols import PROTOCOLS
-from benchmark.variants import apply
+from benchmark.core.errors import BenchError
+from benchmark.data.label_checks import per_class_warning, unseen_label_warnings
+from benchmark.core.notices import BenchWarning
+from benchmark.probe.protocols import PROTOCOLS
+from benchmark.records.variants import apply
 from helpers import write_csv_dataset
 from tasks import TASKS
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from benchmark.errors import BenchError
-from benchmark.layers import LayerView, parse_layers, split_name
+from benchmark.core.errors import BenchError
+from benchmark.embed.layers import LayerView, parse_layers, split_name
 
 
 def test_parse_layers():

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score, r2_score, roc_auc_score
 
-from benchmark import metrics
-from benchmark.errors import BenchError
+from benchmark.probe import metrics
+from benchmark.core.errors import BenchError
 
 
 def test_accuracy_is_argmax_of_probabilities():

@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from benchmark.audio import load_audio
+from benchmark.data.audio import load_audio
 from embedders.mfcc import MFCC
 
 

@@ -9,9 +9,9 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from benchmark.errors import BenchError
-from benchmark.layers import storing, view_for
-from benchmark.spec import RunSpec
+from benchmark.core.errors import BenchError
+from benchmark.embed.layers import storing, view_for
+from benchmark.core.spec import RunSpec
 from embedders import EMBEDDERS
 from embedders import frontends
 from embedders.musicnn_net import amplitude_to_db, layer_columns

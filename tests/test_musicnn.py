@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from benchmark.audio import load_audio
-from benchmark.errors import WeightsError
+from benchmark.data.audio import load_audio
+from benchmark.core.errors import WeightsError
 from embedders import EMBEDDERS
 from embedders.musicnn import CHUNK, PUBLIC, Musicnn
 
@@ -128,7 +128,7 @@ def test_mulap_checkpoint_loads_backbone_and_reports_rest(shared, clips, tmp_pat
     assert notes["ignored_key_groups"] == {"bert": 1, "cls": 1}
     fresh = EMBEDDERS.create("mulap", weights=str(path))  # not loaded (embeddings cached): same report
     assert fresh.notes() == embedder.notes()
-    from benchmark.fetch import sha256_of
+    from benchmark.data.fetch import sha256_of
 
     assert embedder.config()["weights_sha256"] == sha256_of(path)
 

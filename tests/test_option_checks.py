@@ -90,7 +90,7 @@ TASK_PLUGIN = '''
 import csv
 from pathlib import Path
 from tasks.base import Task, kfold_splits
-from benchmark.clips import Clip
+from benchmark.data.clips import Clip
 
 class Tones(Task):
     name = "tones"
@@ -110,7 +110,7 @@ class Tones(Task):
 '''
 
 PROTOCOL_PLUGIN = '''
-from benchmark.protocols import Protocol
+from benchmark.probe.protocols import Protocol
 SMALL = Protocol(name="small", hidden=(16,), max_epochs=30)
 class NotAProtocol:
     pass
@@ -127,7 +127,7 @@ def test_task_and_protocol_from_a_file(tmp_path):
     assert "| tones" in out and "small" in out
     code, out = invoke("run", "-e", "mfcc", "-t", f"{tmp_path}/mytask.py:Tones", "--protocol",
                        f"{tmp_path}/proto.py:NotAProtocol", "--seeds", 1)
-    assert code == 2 and "not a bench protocol" in out and "benchmark.protocols.Protocol" in out
+    assert code == 2 and "not a bench protocol" in out and "benchmark.probe.protocols.Protocol" in out
     code, out = invoke("run", "-e", "mfcc", "-t", f"{tmp_path}/proto.py:NotAProtocol")
     assert code == 2 and "not a bench task" in out and "tasks.base.Task" in out and _one_paragraph(out)
 

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from benchmark.errors import BenchError
+from benchmark.core.errors import BenchError
 from embedders import EMBEDDERS
 from embedders.base import flag_option, number_option
 from tests.helpers import invoke, write_csv_dataset

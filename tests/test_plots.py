@@ -7,8 +7,8 @@ import pytest
 from click.testing import CliRunner
 
 from _report_runs import write_run
-from benchmark import plots
-from benchmark.errors import BenchError
+from benchmark.report import plots
+from benchmark.core.errors import BenchError
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from benchmark.identity import embedder_matches, embedder_names
+from benchmark.records.identity import embedder_matches, embedder_names
 from tests.helpers import invoke, write_csv_dataset
 
 STATS = '''

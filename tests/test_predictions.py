@@ -7,7 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from benchmark import predictions, stats
+from benchmark.probe import predictions
+from benchmark.stats import scores as stats
 from helpers import run_bench, write_csv_dataset
 
 
@@ -43,7 +44,7 @@ def test_a_one_split_run_stores_its_test_predictions_and_a_clip_interval(tmp_pat
     (split,) = stored
     assert stored[split]["scores"].shape == (3, 4, 2) and sorted(stored[split]["seeds"]) == [0, 1, 2]
     # the stored predictions give back the recorded scores (float16 rounding aside)
-    from benchmark.metrics import compute
+    from benchmark.probe.metrics import compute
 
     for i, seed in enumerate(stored[split]["seeds"]):
         value = compute("multiclass", ["accuracy"], stored[split]["truth"], stored[split]["scores"][i])[0]["accuracy"]
@@ -53,7 +54,7 @@ def test_a_one_split_run_stores_its_test_predictions_and_a_clip_interval(tmp_pat
     summary = record["summary"]["accuracy"]
     assert stats.ci_kind(summary) == "test clips" and summary["ci_n"] == 4
     # the comparison of the run with itself goes over the stored clips
-    from benchmark.results import ResultsStore
+    from benchmark.records.results import ResultsStore
 
     (again,) = ResultsStore(results).records()
     result = stats.paired_test(again, again, "accuracy")
@@ -63,10 +64,10 @@ def test_a_one_split_run_stores_its_test_predictions_and_a_clip_interval(tmp_pat
 def test_the_ray_probe_task_returns_the_predictions_probe_split_does(tmp_path):
     """The Ray executor records what its remote task returns: the predictions travel with the scores."""
     pytest.importorskip("ray")
-    from benchmark.clips import Split
-    from benchmark.executors.ray import _probe
-    from benchmark.protocols import PROTOCOLS
-    from benchmark.runner import probe_split
+    from benchmark.data.clips import Split
+    from benchmark.run.executors.ray import _probe
+    from benchmark.probe.protocols import PROTOCOLS
+    from benchmark.run.runner import probe_split
     from tasks import TASKS
 
     csv = write_csv_dataset(tmp_path / "data", n_per_class=4)

@@ -13,13 +13,13 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.preprocessing import StandardScaler
 
-from benchmark import ensemble as E
-from benchmark import metrics, probe
-from benchmark.errors import BenchError
-from benchmark.config import cpu_has_bf16_matmul
-from benchmark.protocols import COALA, LINEAR, MULAP, with_fast_matmul
-from benchmark.results import protocol_label
-from benchmark.stopping import TrainLossStopper, ValidStopper
+from benchmark.probe import ensemble as E
+from benchmark.probe import metrics, mlp as probe
+from benchmark.core.errors import BenchError
+from benchmark.core.config import cpu_has_bf16_matmul
+from benchmark.probe.protocols import COALA, LINEAR, MULAP, with_fast_matmul
+from benchmark.records.results import protocol_label
+from benchmark.probe.stopping import TrainLossStopper, ValidStopper
 
 
 def _data(n=180, d=12, seed=0):

@@ -7,7 +7,7 @@ import io
 from click.testing import CliRunner
 
 import cli
-from benchmark import progress
+from benchmark.core import progress
 from tests.helpers import write_csv_dataset
 
 

@@ -6,8 +6,8 @@ import dataclasses
 import pytest
 from sklearn.neural_network import MLPClassifier
 
-from benchmark.errors import UnknownNameError
-from benchmark.protocols import COALA, LINEAR, MULAP, PROTOCOLS, Protocol, for_task
+from benchmark.core.errors import UnknownNameError
+from benchmark.probe.protocols import COALA, LINEAR, MULAP, PROTOCOLS, Protocol, for_task
 
 
 def test_coala_is_mlpclassifier_defaults():

@@ -7,11 +7,11 @@ import pytest
 from click.testing import CliRunner
 
 from _report_runs import write_run
-from benchmark.errors import BenchError
-from benchmark.multicompare import compare_many, holm
-from benchmark.ranks import describe, min_tasks, rank
+from benchmark.core.errors import BenchError
+from benchmark.report.multicompare import compare_many, holm
+from benchmark.stats.ranks import describe, min_tasks, rank
 from benchmark.report.ranks import from_records
-from benchmark.report import load_records
+from benchmark.records.query import load_records
 
 
 def test_known_ranks_friedman_and_iman_davenport():
@@ -134,7 +134,7 @@ def test_from_records_uses_tasks_every_embedder_finished(tmp_path):
 
 def test_cli_plot_ranks_and_report_section(tmp_path):
     import cli
-    from benchmark import report
+    from benchmark.report import render as report
 
     root = tmp_path / "results"
     for task in ("us8k", "gtzan", "nsynth"):

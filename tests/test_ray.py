@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 import cli
-from benchmark.grid import run_grid
-from benchmark.spec import RunEnv, grid
+from benchmark.run.grid import run_grid
+from benchmark.core.spec import RunEnv, grid
 from tests.helpers import write_csv_dataset
 
 ray = pytest.importorskip("ray", reason='the Ray executor is an optional extra: pip install -e ".[ray]"')
@@ -61,7 +61,7 @@ def ray_session(tmp_path_factory):
     """One local Ray for the module: a head on 127.0.0.2, 2 CPUs, its own temp dir."""
     os.environ["RAY_AUTH_MODE"] = "disabled"
     temp = tmp_path_factory.mktemp("ray")
-    from benchmark.executors.ray import runtime_env
+    from benchmark.run.executors.ray import runtime_env
 
     info = ray.init(num_cpus=2, _node_ip_address="127.0.0.2", _temp_dir=str(temp), include_dashboard=False,
                     object_store_memory=100 * 1024 * 1024, log_to_driver=False, runtime_env=runtime_env())
@@ -197,7 +197,7 @@ def test_a_deform_grid_on_ray_gives_the_local_scores_and_deformed_caches(ray_ses
     """--deform reaches the workers' extraction: the deformed embeddings the actors write are
     those of the local executor, and so are the scores of the deformed runs."""
     pytest.importorskip("audiomentations", reason='--deform needs the extra: pip install -e ".[deform]"')
-    from benchmark.variants import expand
+    from benchmark.records.variants import expand
 
     plugin, tasks = data
     embedders = [f"{plugin}:Batchy"]

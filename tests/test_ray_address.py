@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.errors import BenchError
-from benchmark.executors.ray_address import HTTP2_PREFACE, check_address, connect
+from benchmark.core.errors import BenchError
+from benchmark.run.executors.ray_address import HTTP2_PREFACE, check_address, connect
 from tests.helpers import write_csv_dataset
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -166,7 +166,7 @@ def test_sigterm_ends_the_cli_at_once_while_it_waits_for_a_silent_address(tmp_pa
 def test_ray_address_from_the_environment_is_checked_too(monkeypatch):
     """Without --address, ray.init connects to $RAY_ADDRESS: the same check, the same message."""
     pytest.importorskip("ray")
-    from benchmark.executors.ray import session
+    from benchmark.run.executors.ray import session
 
     address = f"{HOST}:{free_port()}"
     monkeypatch.setenv("RAY_ADDRESS", address)

@@ -2,8 +2,8 @@ from importlib import metadata
 
 import pytest
 
-from benchmark.errors import UnknownNameError
-from benchmark.protocols import PROTOCOLS
+from benchmark.core.errors import UnknownNameError
+from benchmark.probe.protocols import PROTOCOLS
 from embedders import EMBEDDERS
 from tasks import TASKS
 

@@ -12,9 +12,10 @@ import pytest
 from click.testing import CliRunner
 
 from _report_runs import write_run
-from benchmark import report
-from benchmark.errors import BenchError, UnknownNameError
-from benchmark.report import reference, table as table_mod
+from benchmark.report import render as report
+from benchmark.core.errors import BenchError, UnknownNameError
+from benchmark.records import reference
+from benchmark.report import table as table_mod
 from benchmark.report.table import grid_table
 
 
@@ -184,9 +185,9 @@ def test_not_significant_mark_comes_from_the_paired_test(runs, monkeypatch):
 
 
 def test_real_paired_test_when_present(runs):
-    stats = pytest.importorskip("benchmark.stats")
+    stats = pytest.importorskip("benchmark.stats.scores")
     if not hasattr(stats, "paired_test"):
-        pytest.skip("benchmark.stats has no paired_test yet")
+        pytest.skip("benchmark.stats.scores has no paired_test yet")
     table = grid_table(report.load_records(runs), tasks=["demo"])
     others = [r.cells[0] for r in table.rows if r.cells[0].status == "ok" and not r.cells[0].best]
     assert others and all(c.p_value is not None for c in others)

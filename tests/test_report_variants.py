@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from _report_runs import write_run
-from benchmark import plots, report
+from benchmark.report import plots, render as report
 from helpers import invoke
 from test_variant_tables import variant_run
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from benchmark import fetch
-from benchmark.report.reference import load_published, paper_tables
+from benchmark.data import fetch
+from benchmark.records.reference import load_published, paper_tables
 from benchmark.report.table import paper_table
-from benchmark.reproduce import paper_cells, paper_specs
+from benchmark.run.reproduce import paper_cells, paper_specs
 from tests.helpers import invoke
 
 
@@ -86,7 +86,7 @@ def test_reproduce_refuses_weights_that_do_not_say_which_embedder(tmp_path, weig
 
 
 def test_reproduce_weights_go_to_the_named_embedders_cells_only(tmp_path):
-    from benchmark.reproduce import paper_specs
+    from benchmark.run.reproduce import paper_specs
 
     specs = paper_specs("coala", weights="coala-ec=/w/ec.pt", seeds=1)
     assert {s.embedder for s in specs if s.weights} == {"coala-ec"}

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from benchmark import resample
-from benchmark.audio import load_audio
+from benchmark.data import resample
+from benchmark.data.audio import load_audio
 
 PAIRS = [  # (from, to, filter): the decodes the embedders do, plus upsampling and a 1/3 ratio
     (22050, 16000, "kaiser_best"), (44100, 16000, "kaiser_best"), (44100, 22000, "kaiser_fast"),

@@ -41,9 +41,9 @@ def test_a_sweep_shows_the_layer_it_shares_with_the_plain_run(tiny_hf, tiny_task
     assert sweep_rows == names, out
     code, table = invoke("table", "--layers", "--results-dir", results)
     assert [line.split("|")[1].strip() for line in table.splitlines() if f"hf:{tiny_hf}@" in line] == names, table
-    from benchmark.layers import split_name, sweep_records
-    from benchmark.plots import entries
-    from benchmark.report.records import load_records
+    from benchmark.embed.layers import split_name, sweep_records
+    from benchmark.report.plots import entries
+    from benchmark.records.query import load_records
 
     points = entries(sweep_records(load_records(results)))
     assert sorted(split_name(p["embedder"])[1] for p in points) == [0, 1, 2]
@@ -70,10 +70,10 @@ def test_ray_options_without_ray_are_refused(option):
 
 
 def test_executors_come_from_a_registry(monkeypatch):
-    from benchmark import executors
-    from benchmark.errors import BenchError
-    from benchmark.grid import run_grid
-    from benchmark.spec import RunEnv, RunSpec
+    from benchmark.run import executors
+    from benchmark.core.errors import BenchError
+    from benchmark.run.grid import run_grid
+    from benchmark.core.spec import RunEnv, RunSpec
 
     seen = []
     module = type(sys)("fake_executor")
@@ -112,10 +112,10 @@ class Gain(Embedder):
 def test_a_plugins_cache_key_covers_its_options_and_code_whatever_its_config_says(tmp_path):
     """Two Gain plugins with different gains shared one cache: config() said only its name."""
     import cli
-    from benchmark.identity import cache_config
-    from benchmark.build import create_embedder
-    from benchmark.spec import RunSpec
-    from benchmark.store import embedder_key
+    from benchmark.records.identity import cache_config
+    from benchmark.embed.build import create_embedder
+    from benchmark.core.spec import RunSpec
+    from benchmark.embed.store import embedder_key
 
     plugin = tmp_path / "plugin.py"
     plugin.write_text(PLUGIN)
@@ -144,9 +144,9 @@ def test_a_plugins_cache_key_covers_its_options_and_code_whatever_its_config_say
 def test_built_in_cache_keys_are_unchanged():
     """Keys of built-in embedders are their config(), as before: their caches stay valid."""
     import cli
-    from benchmark.identity import cache_config
-    from benchmark.build import create_embedder
-    from benchmark.spec import RunSpec
+    from benchmark.records.identity import cache_config
+    from benchmark.embed.build import create_embedder
+    from benchmark.core.spec import RunSpec
 
     for name in ("mfcc", "musicnn-random"):
         embedder = create_embedder(RunSpec(name, "demo"), cli.registries())

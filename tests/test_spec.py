@@ -4,7 +4,7 @@ import pickle
 
 import pytest
 
-from benchmark.spec import RunEnv, RunSpec, grid
+from benchmark.core.spec import RunEnv, RunSpec, grid
 
 
 def test_spec_is_frozen_normalised_and_picklable(tmp_path):

@@ -6,9 +6,9 @@ import pytest
 from click.testing import CliRunner
 from scipy import stats as sps
 
-from benchmark import stats
-from benchmark.compare import compare
-from benchmark.errors import BenchError
+from benchmark.stats import scores as stats
+from benchmark.report.compare import compare
+from benchmark.core.errors import BenchError
 
 
 def _scores(values: dict[tuple[str, int], float], metric="accuracy") -> list[dict]:
@@ -104,7 +104,7 @@ def test_nadeau_bengio_widens_the_fold_interval():
 
 
 def test_two_folds_give_no_p_value_and_few_folds_warn():
-    from benchmark.compare import compare_records, format_comparison
+    from benchmark.report.compare import compare_records, format_comparison
 
     two = stats.paired_test(_record({("a", 0): 0.9, ("b", 0): 0.8}), _record({("a", 0): 0.5, ("b", 0): 0.4}), "accuracy")
     assert two["status"] == stats.TOO_FEW and two["p_value"] is None and "one degree of freedom" in two["reason"]
@@ -118,7 +118,7 @@ def test_two_folds_give_no_p_value_and_few_folds_warn():
 
 def test_one_split_without_predictions_claims_no_significance():
     """Issue 14 item 6 and issue 20: an older one-split record supports no verdict."""
-    from benchmark.compare import compare_records, format_comparison
+    from benchmark.report.compare import compare_records, format_comparison
 
     a = _record({("test", s): 0.9 + 0.001 * s for s in range(10)}, "mfcc")
     b = _record({("test", s): 0.5 for s in range(10)}, "other")
@@ -186,7 +186,7 @@ def test_paired_test_uses_only_matching_pairs_and_explains_mismatches():
 
 
 def _store_two_runs(root):
-    from benchmark.results import ResultsStore, new_record
+    from benchmark.records.results import ResultsStore, new_record
 
     store = ResultsStore(root)
     rng = np.random.default_rng(2)
@@ -222,7 +222,7 @@ def test_bench_compare_command(tmp_path):
 
 
 def _store_two_runs(root):
-    from benchmark.results import ResultsStore, new_record
+    from benchmark.records.results import ResultsStore, new_record
 
     store = ResultsStore(root)
     rng = np.random.default_rng(2)
@@ -260,7 +260,7 @@ def test_bench_compare_command(tmp_path):
 
 def test_nan_differences_are_not_comparable():
     """Issue 14 item 6: a run against itself on a NaN metric printed 'mfcc is better'."""
-    from benchmark.compare import format_comparison, compare_records
+    from benchmark.report.compare import format_comparison, compare_records
 
     values = {(f"f{k}", s): (float("nan") if s == 0 else 0.7) for k in range(3) for s in range(4)}
     a, b = _record(values, "mfcc"), _record(values, "mfcc")
@@ -274,7 +274,7 @@ def test_table_marks_cells_it_cannot_test(tmp_path):
     """The † marks use the same test: a one-split run without stored predictions gets ‡ (untested)
     and no p-value, not silence (which reads as 'significantly worse')."""
     from _report_runs import write_run
-    from benchmark import report
+    from benchmark.report import render as report
 
     write_run(tmp_path, "gtzan", "mfcc", 0.70, seeds=3)
     write_run(tmp_path, "gtzan", "coala", 0.75, seeds=3)
@@ -323,7 +323,7 @@ def _summary_record(summary, metric="accuracy"):
 
 
 def test_printed_interval_names_its_method_and_unit():
-    from benchmark.results import format_summary
+    from benchmark.records.results import format_summary
 
     one = stats.summarize(_scores({("test", 0): 0.833}), ["accuracy"])["accuracy"]
     assert one["ci95"] is None and one["ci_method"].startswith("n/a (no per-clip test predictions")
@@ -346,7 +346,7 @@ def test_table_legend_and_csv_name_the_interval_method(tmp_path):
     import io
 
     from _report_runs import write_run
-    from benchmark import report
+    from benchmark.report import render as report
 
     import json
 

@@ -2,8 +2,8 @@ import os
 
 import numpy as np
 
-from benchmark.store import EmbeddingStore, clip_key
-from benchmark.clips import Clip
+from benchmark.embed.store import EmbeddingStore, clip_key
+from benchmark.data.clips import Clip
 from tests.helpers import tone, write_wav
 
 

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from benchmark.clips import Clip
-from benchmark.errors import BenchError
-from benchmark.store import EmbeddingStore
+from benchmark.data.clips import Clip
+from benchmark.core.errors import BenchError
+from benchmark.embed.store import EmbeddingStore
 from embedders import EMBEDDERS
 
 

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from benchmark.errors import BenchError
-from benchmark.results import protocol_label
-from benchmark.subsets import subset
+from benchmark.core.errors import BenchError
+from benchmark.records.results import protocol_label
+from benchmark.data.subsets import subset
 from tests.helpers import run_bench, write_csv_dataset
 
 
@@ -90,7 +90,7 @@ def variant_run(results, task, embedder, level, offset, **protocol_fields):
     """A synthetic record (tests/_report_runs.py) whose protocol carries variant fields."""
     import json
 
-    from benchmark.results import ResultsStore
+    from benchmark.records.results import ResultsStore
     from tests._report_runs import write_run
 
     record = write_run(results, task, embedder, level, seed_offset=offset)
@@ -102,8 +102,8 @@ def variant_run(results, task, embedder, level, offset, **protocol_fields):
 
 
 def test_fraction_table_and_plot(tmp_path):
-    from benchmark.plots import write_plots
-    from benchmark.report import render_fractions
+    from benchmark.report.plots import write_plots
+    from benchmark.report.render import render_fractions
 
     results = tmp_path / "results"
     for emb, top in (("mfcc", 0.6), ("coala", 0.8)):
@@ -125,8 +125,8 @@ def test_fraction_table_and_plot(tmp_path):
 
 
 def test_the_fraction_actually_used_is_recorded_and_shown(tmp_path):
-    from benchmark.plots import write_plots
-    from benchmark.report import render_fractions
+    from benchmark.report.plots import write_plots
+    from benchmark.report.render import render_fractions
 
     csv = write_csv_dataset(tmp_path / "data", n_per_class=12)
     results = tmp_path / "results"

@@ -175,7 +175,7 @@ def test_compare_of_a_variant_suggests_the_run_that_makes_it(tmp_path, variant, 
 
 
 def test_run_options_of_every_label_part():
-    from benchmark.variants import run_options
+    from benchmark.records.variants import run_options
 
     assert run_options("coala") == {"protocol": "coala", "fast_matmul": False}
     assert run_options("coala+fast-matmul@10%") == {"protocol": "coala", "fast_matmul": True, "train_fraction": "0.1"}

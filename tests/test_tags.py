@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmark.errors import BenchError, DataMissingError, WeightsError
+from benchmark.core.errors import BenchError, DataMissingError, WeightsError
 from embedders import EMBEDDERS
 from tasks import TASKS
 from tasks.us8k_tag import US8KTag

@@ -43,7 +43,7 @@ def test_multiclass_end_to_end(name, splits, home, tmp_path):
 
 def test_nsynth_refuses_a_protocol_that_needs_validation(home, tmp_path):
     """nsynth has no validation set (as in the papers): mulap says so instead of inventing one."""
-    from benchmark.errors import BenchError
+    from benchmark.core.errors import BenchError
 
     with pytest.raises(BenchError, match="validation"):
         D.run_mfcc("nsynth", home, tmp_path, D.FAST_PROTOCOLS["mulap"])

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from benchmark import fetch
-from benchmark.errors import BenchError, ChecksumError, DataMissingError
+from benchmark.data import fetch
+from benchmark.core.errors import BenchError, ChecksumError, DataMissingError
 from tasks import TASKS
 from tasks import gtzan as gtzan_module
 from tasks.protocol_files import library_audio_paths, locate, resolve
@@ -39,7 +39,7 @@ def _offline(monkeypatch):
 
 @pytest.mark.parametrize("name", sorted(ALL))
 def test_registered_with_kind_metrics_protocol(name):
-    from benchmark.protocols import MULAP_TASK_OVERRIDES
+    from benchmark.probe.protocols import MULAP_TASK_OVERRIDES
 
     task = TASKS.create(name)
     dataset, kind, headline, protocol, group = ALL[name]
@@ -170,7 +170,7 @@ def test_library_index_absent_means_none(tmp_path):
     ("mtat", "magnatagatune"), ("fma-small", "fma_metadata"), ("nsynth", "magenta"), ("emomusic", "emoMusic"),
 ])
 def test_download_offline_gives_manual_steps(name, needle, tmp_path):
-    from benchmark.errors import DataMissingError
+    from benchmark.core.errors import DataMissingError
 
     try:  # a library download refused offline is an error; a by-hand-only dataset returns its steps
         message = TASKS.create(name).download(tmp_path / "x")

@@ -58,7 +58,7 @@ def test_mfcc_cache_is_bitwise_the_same_whatever_blas_threads_the_process_starte
 def test_pinned_threads_pins_blas_and_the_variables_then_restores_them(monkeypatch):
     from threadpoolctl import threadpool_info
 
-    from benchmark.executors import THREAD_VARIABLES, pinned_threads
+    from benchmark.run.executors import THREAD_VARIABLES, pinned_threads
 
     monkeypatch.setenv("OMP_NUM_THREADS", "7")
     monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 from _report_runs import write_run
-from benchmark import report
+from benchmark.report import render as report
 from benchmark.report import robustness_table as robustness
-from benchmark.errors import BenchError
+from benchmark.core.errors import BenchError
 from benchmark.report.curves import fraction_tables
 from benchmark.report.layers import layer_table
 from benchmark.report.table import grid_table
-from benchmark.variants import variant_kinds
+from benchmark.records.variants import variant_kinds
 
 #: every kind of variant, as the protocol fields (or the embedder's layer) of its record
 VARIANTS = {
@@ -77,7 +77,7 @@ def test_only_variant_runs_is_an_error_naming_their_tables(tmp_path):
 
 @pytest.mark.parametrize("variant", list(VARIANTS))
 def test_each_variant_is_in_its_own_table_under_its_label(tmp_path, variant):
-    from benchmark.report import load_records
+    from benchmark.records.query import load_records
 
     records = load_records(_store(tmp_path, variant, with_plain=True))
     if variant == "layer":
@@ -97,7 +97,7 @@ def test_each_variant_is_in_its_own_table_under_its_label(tmp_path, variant):
 
 
 def test_a_deformed_run_on_a_training_subset_pairs_with_the_clean_run_of_that_subset(tmp_path):
-    from benchmark.report import load_records
+    from benchmark.records.query import load_records
 
     root = tmp_path / "results"
     write_run(root, "demo", "mfcc", 0.90)  # the full-data clean run is not the counterpart
@@ -129,7 +129,7 @@ def test_a_layer_run_under_a_papers_protocol_is_not_a_row_of_the_paper_table(tmp
 
 
 def test_grid_table_keeps_the_kinds_it_is_for(tmp_path):
-    from benchmark.report import load_records
+    from benchmark.records.query import load_records
 
     records = load_records(_store(tmp_path, "layer", with_plain=True))
     assert "mfcc@4" in [r.label for r in grid_table(records, variants=("layer",)).rows]
@@ -137,9 +137,9 @@ def test_grid_table_keeps_the_kinds_it_is_for(tmp_path):
 
 
 def test_the_grids_table_lists_the_grids_records_only(tmp_path):
-    from benchmark import grid
+    from benchmark.run import grid
     from benchmark.report.runs import grid_table as grid_table_text
-    from benchmark.spec import RunSpec
+    from benchmark.core.spec import RunSpec
 
     root = tmp_path / "results"
     ran = [write_run(root, "demo", "mfcc", 0.5), write_run(root, "demo", "coala", 0.6),
@@ -163,7 +163,7 @@ def test_notes_name_the_cell_as_its_row_does(tmp_path):
 
 
 def test_compare_without_protocol_pairs_the_plain_runs(tmp_path):
-    from benchmark.compare import load_pair
+    from benchmark.report.compare import load_pair
 
     root = tmp_path / "results"
     write_run(root, "demo", "mfcc", 0.5, finished="2026-11-21T23:00:00")
@@ -188,7 +188,7 @@ def test_a_name_with_variant_runs_only_is_not_called_not_run(tmp_path):
 
 
 def test_the_fractions_table_points_at_its_deformed_runs(tmp_path):
-    from benchmark.report import load_records
+    from benchmark.records.query import load_records
 
     root = tmp_path / "results"
     write_run(root, "demo", "mfcc", 0.9)

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from benchmark import probe
-from benchmark.protocols import PROTOCOLS
+from benchmark.probe import mlp as probe
+from benchmark.probe.protocols import PROTOCOLS
 
 
 def _layered(n_clips: int, seed: int = 0):

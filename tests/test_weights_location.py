@@ -4,9 +4,9 @@ import shutil
 import pytest
 
 import cli
-from benchmark.errors import WeightsError
-from benchmark.build import create_embedder
-from benchmark.spec import RunEnv, RunSpec
+from benchmark.core.errors import WeightsError
+from benchmark.embed.build import create_embedder
+from benchmark.core.spec import RunEnv, RunSpec
 
 RELATIVE = "musicnn/mtat/best_model.pth"
 

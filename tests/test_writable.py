@@ -40,7 +40,7 @@ def _refuse_writes_under(monkeypatch, folder: Path, code: int) -> None:
             raise OSError(code, os.strerror(code), str(path))
         return real_open(path, mode, *args, **kwargs)
 
-    monkeypatch.setattr("benchmark.writable.open", fake_open, raising=False)
+    monkeypatch.setattr("benchmark.core.writable.open", fake_open, raising=False)
 
 
 @pytest.mark.parametrize("which", ["results", "cache"])

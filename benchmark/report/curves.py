@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from ..variants import base_label, variant_kinds
-from . import records as rec
+from benchmark.records.variants import base_label, variant_kinds
+from benchmark.records import query as rec
 from .table import Column, Row, Table, _our_cell
 
 

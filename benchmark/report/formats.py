@@ -9,7 +9,7 @@ import json
 
 from tabulate import tabulate
 
-from ..stats import CI_METHOD_TEXT
+from benchmark.stats.scores import CI_METHOD_TEXT
 from .table import Cell, Row, Table
 
 NOT_SIG = "†"

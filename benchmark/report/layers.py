@@ -3,15 +3,15 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from ..identity import embedder_matches
-from ..layers import split_name, sweep_records
-from . import records as rec
+from benchmark.records.identity import embedder_matches
+from benchmark.embed.layers import split_name, sweep_records
+from benchmark.records import query as rec
 from .table import Table, grid_table
 
 
 def layer_records(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """Records of a single layer of a layered embedder (``name@N``; a swept embedder's plain run
-    at its layer too, see ``benchmark.layers.sweep_records``)."""
+    at its layer too, see ``benchmark.embed.layers.sweep_records``)."""
     return [r for r in sweep_records(records) if split_name(rec.embedder_name(r))[1] is not None]
 
 

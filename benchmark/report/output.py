@@ -1,9 +1,9 @@
 """Tables rendered as text in one of the output formats."""
 from __future__ import annotations
 
-from benchmark.errors import BenchError
-from benchmark.report import formats
-from benchmark.report.table import Table
+from benchmark.core.errors import BenchError
+from . import formats
+from .table import Table
 
 
 FORMATS = ("markdown", "latex", "csv", "json", "html")

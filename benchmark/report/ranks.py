@@ -4,14 +4,14 @@ from __future__ import annotations
 import numpy as np
 from typing import Any, Iterable
 
-from benchmark.errors import BenchError
-from benchmark.ranks import RankResult, rank
+from benchmark.core.errors import BenchError
+from benchmark.stats.ranks import RankResult, rank
 
 
 def from_records(records: Iterable[dict[str, Any]], embedders: Iterable[str] | None = None) -> RankResult:
     """The ranks of the finished plain runs in ``records`` (one headline score per task and
     system); tasks where some system has no finished run or a NaN score are left out."""
-    from benchmark.report.records import embedder_wanted, headline_metric, index, metric_values
+    from benchmark.records.query import embedder_wanted, headline_metric, index, metric_values
 
     wanted = set(embedders or [])
     cells: dict[tuple[str, str, str], dict] = {}

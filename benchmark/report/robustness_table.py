@@ -1,7 +1,7 @@
 """``bench table --robustness``: each deformed run beside the clean run of the same task, embedder
 (layer included) and protocol (training-set size included), with the paired drop.
 
-The drop (clean - deformed) has the 95% CI of ``benchmark.stats.paired_test``: a paired t over
+The drop (clean - deformed) has the 95% CI of ``benchmark.stats.scores.paired_test``: a paired t over
 folds, or the paired bootstrap over test clips on a one-split task.
 """
 from __future__ import annotations
@@ -9,14 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterable
 
-from ..errors import BenchError
+from benchmark.core.errors import BenchError
 
 
 def rows(records: Iterable[dict[str, Any]], tasks: Iterable[str] | None = None,
          embedders: Iterable[str] | None = None) -> list[dict[str, Any]]:
     """One row per deformed run that has a clean counterpart: scores and the paired drop."""
-    from ..stats import paired_test
-    from . import records as rec
+    from benchmark.stats.scores import paired_test
+    from benchmark.records import query as rec
 
     tasks, embedders = set(tasks or []), set(embedders or [])
     cells = {k: r for k, r in rec.index(records).items() if r.get("status") == "complete"
@@ -52,7 +52,7 @@ def rows(records: Iterable[dict[str, Any]], tasks: Iterable[str] | None = None,
 
 def drop_text(row: dict[str, Any]) -> str:
     """The drop cell: points with the 95% CI, or why there is no CI (never a crash)."""
-    from ..stats import NOT_COMPARABLE
+    from benchmark.stats.scores import NOT_COMPARABLE
 
     if row["clean"] is None:
         return "no clean run"
@@ -73,7 +73,7 @@ def drop_text(row: dict[str, Any]) -> str:
 def render(results_dir: str | Path, fmt: str = "markdown", tasks: Iterable[str] | None = None,
            embedders: Iterable[str] | None = None) -> str:
     """``bench table --robustness`` in markdown, csv, json, latex or html."""
-    from .records import load_records
+    from benchmark.records.query import load_records
 
     found = rows(load_records(results_dir), tasks, embedders)
     if not found:
@@ -88,7 +88,7 @@ def render_rows(found: list[dict[str, Any]], fmt: str = "markdown") -> str:
 
     from tabulate import tabulate
 
-    from ..stats import PAIRED_METHOD
+    from benchmark.stats.scores import PAIRED_METHOD
 
     if fmt == "json":
         return json.dumps(found, indent=1) + "\n"

@@ -9,16 +9,16 @@ def launch_text(outcomes: Sequence[Any], results_dir: str | None = None, table: 
     """The text after a launch: one run's summary, or for several cells ``table`` ("grid": the
     grid's tables; "layers": the task x layer table of its layer cells; None: none) and a line per
     cell (done, already done, failed with the reason)."""
-    from ..grid import format_outcomes
-    from ..layers import weights_line
-    from ..results import format_summary
+    from benchmark.run.grid import format_outcomes
+    from benchmark.embed.layers import weights_line
+    from benchmark.records.results import format_summary
 
     if len(outcomes) == 1:
         record = outcomes[0].record
         return format_summary(record) + "\n" + (weights_line(record) + "\n" if weights_line(record) else "")
     parts = []
     if table == "layers":
-        from benchmark.report.output import render_tables
+        from .output import render_tables
         from .layers import layer_table
 
         parts.append(render_tables([layer_table([o.record for o in outcomes if o.record is not None])]))
@@ -34,9 +34,9 @@ def grid_table(outcomes: Sequence[Outcome], results_dir: str | None = None) -> s
     efficiency, layers). Only the grid's own records: other runs in the results folder are not
     rows here (a deformed cell's clean counterpart is found in the folder, as ``bench table
     --robustness`` finds it)."""
-    from .. import config
-    from . import load_records
-    from benchmark.report.output import render_tables
+    from benchmark.core import config
+    from benchmark.records.query import load_records
+    from .output import render_tables
     from . import robustness_table as robustness
     from .curves import fraction_tables
     from .layers import layer_records, layer_table
@@ -63,8 +63,8 @@ def grid_table(outcomes: Sequence[Outcome], results_dir: str | None = None) -> s
 
 def paper_table_text(paper: str, results_dir: str | None = None) -> str:
     """The paper's table(s) in markdown: our finished cells beside the published numbers."""
-    from .. import config
-    from . import render_table
+    from benchmark.core import config
+    from .render import render_table
 
     root = config.results_dir(results_dir)
     root.mkdir(parents=True, exist_ok=True)  # before any run: the published numbers alone

@@ -11,12 +11,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..errors import BenchError
-from ..results import safe_name
-from ..stats import ci_text
+from benchmark.core.errors import BenchError
+from benchmark.records.results import safe_name
+from benchmark.stats.scores import ci_text
 from . import formats
-from . import records as rec
-from .reference import PAPERS, load_published
+from benchmark.records import query as rec
+from benchmark.records.reference import PAPERS, load_published
 from .table import grid_table, paper_table
 
 STYLE = """
@@ -111,8 +111,8 @@ def _figure(path: Path | None, rel: str, alt: str) -> str:
 
 def write_site(results_dir: str | Path, out_dir: str | Path) -> Path:
     """Write the site into ``out_dir`` and return the path of its index.html."""
-    from .. import plots  # plots imports this package: import here to avoid a cycle
-    from benchmark.report.output import render_tables
+    from . import plots
+    from .output import render_tables
 
     out = Path(out_dir)
     for sub in ("tasks", "runs", "figures"):
@@ -228,8 +228,8 @@ def _variant_sections(records: list[dict[str, Any]], figures: dict[str, Path], r
 
 def _ranks_section(records: list[dict[str, Any]], figures: dict[str, Path]) -> str:
     """Ranks across tasks (plain runs): the leaderboard, the Friedman test, the pairs that differ and the diagram."""
-    from ..plots import plain_ranks
-    from ..ranks import METHOD, describe
+    from .plots import plain_ranks
+    from benchmark.stats.ranks import METHOD, describe
 
     try:
         text = describe(plain_ranks(records))

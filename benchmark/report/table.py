@@ -6,10 +6,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-from . import records as rec
-from ..identity import one_clip_set_per_name
-from ..variants import left_out_note, variant_kinds
-from .reference import PaperTable, Reported, load_published
+from benchmark.records import query as rec
+from benchmark.records.identity import one_clip_set_per_name
+from benchmark.records.variants import left_out_note, variant_kinds
+from benchmark.records.reference import PaperTable, Reported, load_published
 
 #: an entry whose Holm-adjusted p against the column's best is not < ALPHA gets the "not significant" mark
 ALPHA = 0.05
@@ -61,7 +61,7 @@ class Row:
     system: str | None = None
     #: per metric: (mean over the row's finished columns of that metric, how many columns)
     averages: dict[str, tuple[float, int]] = field(default_factory=dict)
-    mean_rank: float | None = None  # per-task ranks averaged over tasks (benchmark.ranks)
+    mean_rank: float | None = None  # per-task ranks averaged over tasks (benchmark.stats.ranks)
     rank: int | None = None  # 1 + the rows significantly better
 
 
@@ -109,7 +109,7 @@ def _our_cell(record: dict[str, Any] | None, metric: str) -> Cell:
 
 def _paired_test() -> Callable | None:
     try:
-        from ..stats import paired_test  # type: ignore[attr-defined]
+        from benchmark.stats.scores import paired_test
     except ImportError:
         return None
     return paired_test
@@ -120,8 +120,8 @@ def emphasise(table: Table, alpha: float = ALPHA) -> None:
     difference from the best is not significant, Holm-corrected over the column's comparisons
     (one family per column: "which entries cannot be told from the best?"). Reported rows are
     references, not contenders: the paired test needs what only our runs store."""
-    from ..multicompare import holm
-    from ..stats import significant
+    from .multicompare import holm
+    from benchmark.stats.scores import significant
 
     test = _paired_test()
     for j, column in enumerate(table.columns):
@@ -148,7 +148,7 @@ def emphasise(table: Table, alpha: float = ALPHA) -> None:
             if p is not None and p == p:  # NaN means the test could not be made
                 c.p_value = float(p)
                 tested.append(c)
-                methods.append(str(result.get("method") or "see benchmark.stats"))
+                methods.append(str(result.get("method") or "see benchmark.stats.scores"))
             else:
                 # no verdict either way: the cell says so rather than look significantly different
                 c.untested = _untested_reason(result)
@@ -179,10 +179,10 @@ def _untested_reason(result: dict) -> str:
 def add_average_and_rank(table: Table) -> None:
     """Per metric of two or more columns, the average of a row's finished columns of that metric
     (never across metrics); the mean per-task rank and the leaderboard rank (1 + the rows
-    significantly better) of ``benchmark.ranks`` over each task's first column, among the rows
+    significantly better) of ``benchmark.stats.ranks`` over each task's first column, among the rows
     with a finished, finite score on every task (the others are left out, as a note says)."""
-    from ..errors import BenchError
-    from ..ranks import GAP_RULES, PAIR_METHOD, rank
+    from benchmark.core.errors import BenchError
+    from benchmark.stats.ranks import GAP_RULES, PAIR_METHOD, rank
 
     table.with_average = True
     by_metric: dict[str, list[int]] = {}
