@@ -29,7 +29,7 @@ class Reported:
 
 def published_path() -> Path:
     """Where the packaged copy of published.csv is."""
-    return Path(str(resources.files("benchmark") / "data" / PUBLISHED_FILE))
+    return Path(str(resources.files("benchmark.records") / PUBLISHED_FILE))
 
 
 def load_published(path: str | Path | None = None) -> list[Reported]:

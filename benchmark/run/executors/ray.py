@@ -65,7 +65,7 @@ def import_ray() -> Any:
 def project_path() -> str:
     """The folder holding ``benchmark``: workers import the driver's code from it when it is
     not installed on their node (a checkout shared by every node, or one machine)."""
-    return str(Path(__file__).resolve().parents[2])
+    return str(Path(__file__).resolve().parents[3])
 
 
 def runtime_env() -> dict:
