@@ -8,7 +8,8 @@ from click.testing import CliRunner
 
 from _report_runs import write_run
 from benchmark.core.errors import BenchError
-from benchmark.report.multicompare import compare_many, holm
+from benchmark.report.multicompare import compare_many
+from benchmark.stats.scores import holm
 from benchmark.stats.ranks import describe, min_tasks, rank
 from benchmark.report.ranks import from_records
 from benchmark.records.query import load_records

@@ -112,7 +112,7 @@ class Gain(Embedder):
 def test_a_plugins_cache_key_covers_its_options_and_code_whatever_its_config_says(tmp_path):
     """Two Gain plugins with different gains shared one cache: config() said only its name."""
     import cli
-    from benchmark.records.identity import cache_config
+    from benchmark.embed.cache_key import cache_config
     from benchmark.embed.build import create_embedder
     from benchmark.core.spec import RunSpec
     from benchmark.embed.store import embedder_key
@@ -144,7 +144,7 @@ def test_a_plugins_cache_key_covers_its_options_and_code_whatever_its_config_say
 def test_built_in_cache_keys_are_unchanged():
     """Keys of built-in embedders are their config(), as before: their caches stay valid."""
     import cli
-    from benchmark.records.identity import cache_config
+    from benchmark.embed.cache_key import cache_config
     from benchmark.embed.build import create_embedder
     from benchmark.core.spec import RunSpec
 

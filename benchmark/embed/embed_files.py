@@ -45,7 +45,7 @@ def embed_files(
     if embedder.input_kind != "audio":
         raise BenchError(f"Embedder '{embedder_name}' embeds {embedder.input_kind}, not audio files.")
     clips = [Clip(id=str(f), target=None, path=Path(f)) for f in files]
-    from benchmark.records.identity import cache_config
+    from benchmark.embed.cache_key import cache_config
 
     embedder_config = cache_config(embedder)
     check_config(embedder_name, embedder_config)

@@ -14,19 +14,7 @@ from typing import Any, Sequence
 
 from .compare import compare_records, load_pair
 from benchmark.core.errors import BenchError
-from benchmark.stats.scores import ALPHA, significant
-
-
-def holm(p_values: Sequence[float]) -> list[float]:
-    """Holm-adjusted p-values, in the input's order."""
-    m = len(p_values)
-    order = sorted(range(m), key=lambda i: p_values[i])
-    adjusted = [0.0] * m
-    running = 0.0
-    for step, i in enumerate(order):
-        running = max(running, min(1.0, (m - step) * float(p_values[i])))
-        adjusted[i] = running
-    return adjusted
+from benchmark.stats.scores import ALPHA, holm, significant
 
 
 def compare_many(results_dir: str | Path, task: str, embedders: Sequence[str], metric: str | None = None,

@@ -120,7 +120,7 @@ def emphasise(table: Table, alpha: float = ALPHA) -> None:
     difference from the best is not significant, Holm-corrected over the column's comparisons
     (one family per column: "which entries cannot be told from the best?"). Reported rows are
     references, not contenders: the paired test needs what only our runs store."""
-    from .multicompare import holm
+    from benchmark.stats.scores import holm
     from benchmark.stats.scores import significant
 
     test = _paired_test()

@@ -21,7 +21,7 @@ def deformation_config(cell: Any) -> dict:
     """The deformed store's key: the embedder's config, the deformation's canonical spec and the
     versions of the libraries that make the deformed audio (another LAME is other audio)."""
     from benchmark.data.deform import library_versions
-    from benchmark.records.identity import cache_config
+    from benchmark.embed.cache_key import cache_config
 
     return {**cache_config(cell.embedder), "deformation": cell.protocol.deform, "deform_libraries": library_versions()}
 

@@ -33,7 +33,8 @@ from benchmark.data.label_checks import per_class_warning, unseen_label_warnings
 from benchmark.data.clips import Clip, Split, clip_list_hash
 from benchmark.core.errors import BenchError, DataMissingError
 from benchmark.embed.extract import extract
-from benchmark.records.identity import cache_config, data_hash
+from benchmark.embed.cache_key import cache_config
+from benchmark.records.identity import data_hash
 from benchmark.data.leaks import check_split, check_splits
 from benchmark.probe.protocols import Protocol, for_task, with_fast_matmul
 from benchmark.core.registry import Registries

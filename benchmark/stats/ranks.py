@@ -149,7 +149,7 @@ def rank(scores: np.ndarray, systems: list[str], tasks: list[str], left_out: lis
     NaN marks a gap, handled by the rule ``gaps`` (``GAP_RULES``)."""
     from scipy.stats import binomtest, f as f_dist, friedmanchisquare, rankdata
 
-    from benchmark.report.multicompare import holm
+    from .scores import holm
 
     scores, systems, tasks, dropped = _complete(np.asarray(scores, dtype=float), list(systems), list(tasks), gaps)
     n, k = scores.shape if scores.size else (len(tasks), len(systems))

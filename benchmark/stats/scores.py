@@ -279,3 +279,15 @@ def _one_split(record_a: dict, record_b: dict, metric: str, split: str, result: 
 
     out = paired_clip_bootstrap(kind, metric, pa, pb, n_resamples, rng_seed)
     return {**result, **out, "status": TESTED, "n_units": out["n_clips"]}
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm-adjusted p-values, in the input's order."""
+    m = len(p_values)
+    order = sorted(range(m), key=lambda i: p_values[i])
+    adjusted = [0.0] * m
+    running = 0.0
+    for step, i in enumerate(order):
+        running = max(running, min(1.0, (m - step) * float(p_values[i])))
+        adjusted[i] = running
+    return adjusted

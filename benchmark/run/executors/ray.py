@@ -33,7 +33,7 @@ from typing import Any, Callable, Iterator, Sequence
 from benchmark.core import config
 from benchmark.run import robustness
 from benchmark.core.errors import BenchError
-from benchmark.records.identity import cache_config
+from benchmark.embed.cache_key import cache_config
 from benchmark.embed.extract import ChunkResult, chunk_size, embed_chunks, pending_chunks
 from benchmark.core.progress import progress_bar
 from benchmark.core.registry import Registries

@@ -32,7 +32,7 @@ class CachedFrames:
 
     @classmethod
     def of(cls, cell: Any) -> "CachedFrames":
-        from benchmark.records.identity import cache_config
+        from benchmark.embed.cache_key import cache_config
 
         store = getattr(cell.store, "_store", cell.store)  # a LayerStore wraps the EmbeddingStore
         # the store's own key (a plugin's config completed by cache_config), so the worker opens the same folder
