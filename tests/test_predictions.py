@@ -65,7 +65,7 @@ def test_the_ray_probe_task_returns_the_predictions_probe_split_does(tmp_path):
     """The Ray executor records what its remote task returns: the predictions travel with the scores."""
     pytest.importorskip("ray")
     from benchmark.data.clips import Split
-    from benchmark.run.executors.ray import _probe
+    from benchmark.run.executors.ray_probes import _probe
     from benchmark.probe.protocols import PROTOCOLS
     from benchmark.run.runner import probe_split
     from tasks import TASKS

@@ -123,7 +123,7 @@ def cell(tmp_path):
 
 @pytest.mark.ray
 def test_a_ray_probe_reading_the_shared_cache_gives_the_scores_of_the_frames_sent(cell):
-    from benchmark.run.executors.ray import _probe
+    from benchmark.run.executors.ray_probes import _probe
     from benchmark.run.executors.ray_frames import CachedFrames
 
     clips = {c.id: c for c in cell.clips}

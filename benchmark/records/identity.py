@@ -15,7 +15,6 @@ from typing import Any, Iterable, Mapping
 
 from benchmark.embed.store import clip_key
 from benchmark.core.hashing import stable_hash
-from benchmark.embed.cache_key import cache_config  # noqa: F401  (re-exported: records name their cache key by it)
 
 
 def data_hash(clips: Iterable[Any]) -> str:

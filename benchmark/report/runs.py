@@ -28,7 +28,7 @@ def launch_text(outcomes: Sequence[Any], results_dir: str | None = None, table: 
     return "".join(parts)
 
 
-def grid_table(outcomes: Sequence[Outcome], results_dir: str | None = None) -> str | None:
+def grid_table(outcomes: Sequence[Any], results_dir: str | None = None) -> str | None:
     """The tables of the grid's finished cells (markdown), or None when none finished: the plain
     runs' leaderboard, then a table per kind of variant the grid ran (robustness, label
     efficiency, layers). Only the grid's own records: other runs in the results folder are not

@@ -37,18 +37,17 @@ from benchmark.embed.cache_key import cache_config
 from benchmark.embed.extract import ChunkResult, chunk_size, embed_chunks, pending_chunks
 from benchmark.core.progress import progress_bar
 from benchmark.core.registry import Registries
-from benchmark.run.runner import Cell, finish, note_extraction, pending_splits, prepare, probe_split, record_split
+from benchmark.run.runner import Cell, note_extraction, prepare
 from benchmark.core.spec import RunEnv, RunSpec
 from benchmark.embed.store import EmbeddingStore, clip_key
 from . import pin_threads, pinned_threads, resolve_threads
-from .ray_frames import CachedFrames, cell_frames
+from .ray_probes import RETRIES, _probe_all
 from .local import Embedders, embedder_key, locked
 from .ray_address import check_address, connect
 
 INSTALL = ('The Ray executor needs Ray, an optional extra of bench. Install it with: pip install -e ".[ray]" '
            '(from a checkout) or pip install "bench[ray]", then run the command again.')
 #: times a chunk is sent again after the actor holding it died
-RETRIES = 3
 #: the address the local Ray started without --address listens on (default: Ray's choice, the
 #: machine's routable address); Ray's files go to $RAY_TMPDIR/ray (default /tmp/ray)
 NODE_IP = "BENCH_RAY_NODE_IP"
@@ -132,17 +131,6 @@ class ChunkWorker:
 
     def pid(self) -> int:
         return os.getpid()
-
-
-def _probe(task: Any, protocol: Any, split: Any, frames: dict, clips: dict, seeds: list[int], device: str,
-           threads: int, deformed: dict | None = None) -> tuple[list[dict], float]:
-    pin_threads(threads)
-    if isinstance(frames, CachedFrames):  # a shared cache: the frames are memory-mapped here, not sent
-        frames = frames.load(clips)
-    frames = robustness.split_frames(frames, deformed or {}, split, protocol)  # --deform: deformed test frames
-    started = time.perf_counter()
-    scores = probe_split(task, protocol, split, frames, clips, seeds, device)
-    return scores, time.perf_counter() - started
 
 
 # -- the driver --------------------------------------------------------------------------------
@@ -344,45 +332,3 @@ def _fail_chunk(group: Group, k: int, error: Any, recorder: Any) -> None:
     for cell in group.chunk_cells[k]:
         if not recorder.failed(cell.spec):
             recorder.fail(cell.spec, error if isinstance(error, BaseException) else BenchError(str(error)))
-
-
-def _probe_all(ray: Any, cells: list[Cell], threads: int, cpus: int, progress: bool, echo: Callable,
-               recorder: Any, shared_cache: bool = True) -> None:
-    probe = ray.remote(num_cpus=cpus, max_retries=RETRIES)(_probe)
-    running: dict[Any, Cell] = {}
-    left: dict[int, int] = {}
-    for cell in cells:
-        todo = pending_splits(cell)
-        if not todo:
-            recorder.attempt(cell.spec, lambda cell=cell: recorder.succeed(cell.spec, "done", finish(cell, echo)))
-            continue
-        frames = recorder.attempt(cell.spec, lambda cell=cell: cell_frames(ray, cell, shared_cache))
-        if frames is None:  # refused: too large for the object store without a shared cache
-            continue
-        frames_ref, clips_ref = ray.put(frames), ray.put({c.id: c for c in cell.clips})  # once per cell
-        task_ref, protocol_ref = ray.put(cell.task), ray.put(cell.protocol)
-        deformed_ref = ray.put(robustness.deformed_frames(cell))  # {} unless --deform
-        for split, seeds in todo:
-            ref = probe.remote(task_ref, protocol_ref, split, frames_ref, clips_ref, seeds, cell.embedder.device,
-                               threads, deformed_ref)
-            running[ref] = cell
-        left[id(cell)] = len(todo)
-    bar = progress_bar(len(running), "probing (ray)", "split", progress)  # advanced as each split comes back
-    try:
-        while running:
-            (ref,), _ = ray.wait(list(running), num_returns=1)
-            cell = running.pop(ref)
-            bar.update(1)
-            if recorder.failed(cell.spec):
-                continue
-            try:
-                scores, seconds = ray.get(ref)
-            except ray.exceptions.RayTaskError as exc:
-                recorder.fail(cell.spec, getattr(exc, "cause", None) or exc)
-                continue
-            record_split(cell, scores, seconds)
-            left[id(cell)] -= 1
-            if left[id(cell)] == 0:
-                recorder.attempt(cell.spec, lambda cell=cell: recorder.succeed(cell.spec, "done", finish(cell, echo)))
-    finally:
-        bar.close()
