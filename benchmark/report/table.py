@@ -107,24 +107,15 @@ def _our_cell(record: dict[str, Any] | None, metric: str) -> Cell:
     return cell
 
 
-def _paired_test() -> Callable | None:
-    try:
-        from benchmark.stats.scores import paired_test
-    except ImportError:
-        return None
-    return paired_test
-
-
 def emphasise(table: Table, alpha: float = ALPHA) -> None:
     """Per column: bold the best of our entries, underline the second, and mark those whose paired
     difference from the best is not significant, Holm-corrected over the column's comparisons
     (one family per column: "which entries cannot be told from the best?"). Reported rows are
     references, not contenders: the paired test needs what only our runs store."""
-    from benchmark.stats.scores import holm
-    from benchmark.stats.scores import significant
+    from benchmark.stats.scores import holm, paired_test, significant
 
-    test = _paired_test()
     for j, column in enumerate(table.columns):
+        label = {id(row.cells[j]): row.label for row in table.rows}  # notes name the cell as its row does
         ours = [row.cells[j] for row in table.rows if row.kind == "ours" and row.cells[j].status == "ok"]
         means = sorted({c.mean for c in ours if c.mean is not None and math.isfinite(c.mean)}, reverse=True)  # NaN: no rank
         if not means:
@@ -136,14 +127,12 @@ def emphasise(table: Table, alpha: float = ALPHA) -> None:
         tested: list[Cell] = []
         methods: list[str] = []
         for c in ours:
-            if c.best or test is None:
+            if c.best:
                 continue
             try:
-                result = test(best.record, c.record, column.metric)
+                result = paired_test(best.record, c.record, column.metric)
             except Exception as exc:  # noqa: BLE001 - no matching pairs (other splits, other task)
                 result = {"status": "not comparable", "reason": str(exc)}
-            if not isinstance(result, dict):
-                result = {"p_value": getattr(result, "p_value", None)}
             p = result.get("p_value")
             if p is not None and p == p:  # NaN means the test could not be made
                 c.p_value = float(p)
@@ -152,7 +141,7 @@ def emphasise(table: Table, alpha: float = ALPHA) -> None:
             else:
                 # no verdict either way: the cell says so rather than look significantly different
                 c.untested = _untested_reason(result)
-                note = f"{UNTESTED_NOTE} {c.embedder} on {c.task} ({column.metric}): {c.untested}."
+                note = f"{UNTESTED_NOTE} {label[id(c)]} on {c.task} ({column.metric}): {c.untested}."
                 if note not in table.notes:
                     table.notes.append(note)
         for c, p_holm in zip(tested, holm([c.p_value for c in tested])):  # type: ignore[misc]
