@@ -214,7 +214,7 @@ def test_a_deform_grid_on_ray_gives_the_local_scores_and_deformed_caches(ray_ses
     assert [o.status for o in on_ray] == ["done"]
     keyed = lambda outcomes: {(o.spec.task, o.spec.deform, s["split"], s["seed"]): s["metrics"]  # noqa: E731
                               for o in outcomes for s in o.record["scores"]}
-    assert keyed(on_ray) == keyed(local) and len(keyed(local)) == 2
+    assert keyed(on_ray) == keyed(local) and len(keyed(local)) == 1  # linear on the full set: one seed
     for a, b in zip(local, on_ray):
         assert a.record["run_key"] == b.record["run_key"]
         assert a.record["notes"]["deformed_cache_key"] == b.record["notes"]["deformed_cache_key"]

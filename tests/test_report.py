@@ -174,7 +174,9 @@ def test_not_significant_mark_comes_from_the_paired_test(runs, monkeypatch):
         return {"diff": 0.0, "ci95": [0, 0], "p_value": 0.5 if b["embedder"]["name"] == "mfcc" else 0.001,
                 "method": "fake", "n_pairs": 10}
 
-    monkeypatch.setattr(table_mod, "_paired_test", lambda: fake)
+    from benchmark.stats import scores
+
+    monkeypatch.setattr(scores, "paired_test", fake)
     tables = report.build_tables(runs, tasks=["demo"])
     text = report.render_tables(tables)
     assert ("coala", "mfcc", "accuracy") in calls and ("coala", "w2v-128-1h", "accuracy") in calls

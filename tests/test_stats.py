@@ -294,7 +294,9 @@ def test_table_emphasis_is_holm_corrected_over_the_column(monkeypatch):
     def fake_test(best, other, metric):
         return {"p_value": other["p"], "method": "fake", "status": "tested"}
 
-    monkeypatch.setattr(tbl, "_paired_test", lambda: fake_test)
+    from benchmark.stats import scores
+
+    monkeypatch.setattr(scores, "paired_test", fake_test)
     cells = [tbl.Cell(status="ok", mean=m, record={"p": p}, embedder=f"e{i}", task="t")
              for i, (m, p) in enumerate([(0.9, None), (0.8, 0.03), (0.7, 0.03), (0.6, 0.001)])]
     table = tbl.Table("k", "t", [tbl.Column("t", "t", "accuracy")],

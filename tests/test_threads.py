@@ -44,7 +44,7 @@ def test_mfcc_cache_is_bitwise_the_same_whatever_blas_threads_the_process_starte
         env = {**os.environ, "OMP_NUM_THREADS": str(ambient), "OPENBLAS_NUM_THREADS": str(ambient),
                "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
         caches[ambient] = tmp_path / f"cache{ambient}"
-        done = subprocess.run([sys.executable, str(ROOT / "cli.py"), "run", "-e", "mfcc", "-t", f"csv:{csv}",
+        done = subprocess.run([sys.executable, "-m", "cli", "run", "-e", "mfcc", "-t", f"csv:{csv}",
                                "--threads", "2", "--seeds", "1", "-p", "linear", "--cache-dir", str(caches[ambient]),
                                "--results-dir", str(tmp_path / f"results{ambient}")],
                               env=env, capture_output=True, text=True, timeout=600)
