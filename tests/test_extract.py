@@ -78,3 +78,38 @@ def test_bad_plugin_outputs_are_rejected_clearly(tmp_path, output, message):
     clips = make_clips(tmp_path, 2)
     with pytest.raises(EmbedderOutputError, match=message):
         extract(Stats(output=output), clips, EmbeddingStore(tmp_path / "cache", {"k": 1}))
+
+
+class Wide(Stats):
+    """Many frames per clip (the output grows with frames, as a big model's does)."""
+
+    name = "wide"
+    dim = 64
+
+    def embed(self, batch):
+        self.calls += 1
+        return [np.tile(np.float32(x.mean() + k), (500, 64)) for k, x in enumerate(batch)]
+
+
+def _shards(store):
+    return sorted(p.name for p in store.root.glob("shard-*.npy"))
+
+
+def test_large_outputs_are_written_as_they_come_not_held_for_the_whole_chunk(tmp_path, monkeypatch):
+    """Issue 22: a chunk's frames were held until its shard was written, so extraction memory grew
+    with frames per clip. Past FLUSH_BYTES a chunk's finished batches go to the store at once: the
+    same frames, in more shards, and resume still finds every clip."""
+    from benchmark.embed import extract as extract_module
+
+    clips = make_clips(tmp_path, 10)
+    held = EmbeddingStore(tmp_path / "held", {"k": 1})
+    extract(Wide(), clips, held, flush_every=100)  # one chunk of 10 clips, 128 kB each: under 32 MiB
+    assert len(_shards(held)) == 1
+    monkeypatch.setattr(extract_module, "FLUSH_BYTES", 2 * 500 * 64 * 4)  # a batch of 2 clips
+    flushed = EmbeddingStore(tmp_path / "flushed", {"k": 1})
+    report = extract(Wide(), clips, flushed, flush_every=100)
+    assert report.n_extracted == 10 and len(_shards(flushed)) == 5  # a shard per batch, not one per chunk
+    for clip in clips:
+        np.testing.assert_array_equal(held.get(clip), flushed.get(clip))
+    again = Wide()
+    assert extract(again, clips, EmbeddingStore(tmp_path / "flushed", {"k": 1})).n_extracted == 0 and again.calls == 0

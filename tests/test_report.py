@@ -15,7 +15,6 @@ from _report_runs import write_run
 from benchmark.report import render as report
 from benchmark.core.errors import BenchError, UnknownNameError
 from benchmark.records import reference
-from benchmark.report import table as table_mod
 from benchmark.report.table import grid_table
 
 

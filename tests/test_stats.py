@@ -204,42 +204,6 @@ def _store_two_runs(root):
 def test_bench_compare_on_two_stored_runs(tmp_path):
     _store_two_runs(tmp_path)
     text = compare(tmp_path, "demo", "good", "plain")
-    assert "difference (A - B): +5." in text and "good is better" in text and "50 matching (split, seed) pairs" in text
-    with pytest.raises(BenchError, match="bench run --embedder missing --task demo"):
-        compare(tmp_path, "demo", "good", "missing")
-
-
-def test_bench_compare_command(tmp_path):
-    from cli import cli
-
-    _store_two_runs(tmp_path)
-    result = CliRunner().invoke(cli, ["compare", "plain", "good", "--task", "demo", "--results-dir", str(tmp_path)])
-    assert result.exit_code == 0, result.output
-    assert "difference (A - B): -5." in result.output
-    result = CliRunner().invoke(cli, ["compare", "plain", "good", "--task", "demo", "--metric", "r2",
-                                      "--results-dir", str(tmp_path)])
-    assert result.exit_code == 2 and "Traceback" not in result.output and "no 'r2' scores" in result.output
-
-
-def _store_two_runs(root):
-    from benchmark.records.results import ResultsStore, new_record
-
-    store = ResultsStore(root)
-    rng = np.random.default_rng(2)
-    for name, shift in (("good", 0.05), ("plain", 0.0)):
-        record = new_record(f"key-{name}-0123456789", {"name": name, "config": {}, "dim": 8},
-                            {"name": "demo", "dataset": "demo", "kind": "multiclass", "metrics": ["accuracy"]},
-                            {"name": "coala"}, range(10), "cache")
-        record["scores"] = _scores({(f"fold{k}", s): 0.7 + shift + float(rng.normal(0, 0.01))
-                                    for k in range(1, 6) for s in range(10)})
-        record["summary"] = stats.summarize(record["scores"], ["accuracy"])
-        record.update(status="complete", finished=f"2026-01-0{1 if shift else 2}T00:00:00+00:00")
-        store.save(record)
-
-
-def test_bench_compare_on_two_stored_runs(tmp_path):
-    _store_two_runs(tmp_path)
-    text = compare(tmp_path, "demo", "good", "plain")
     assert "difference (A - B): +5." in text and "good is better" in text and "over 5 folds (50 matching" in text
     assert "its folds taken as draws" in text and "paired t over the per-fold mean differences" in text
     with pytest.raises(BenchError, match="bench run --embedder missing --task demo"):

@@ -146,6 +146,9 @@ def validate_output(embedder: Any, batch: Sequence[Any], outputs: Any,
 #: shard of the store. Chunks are cut from a task's full clip list, never from what is left to do,
 #: so a resumed or distributed extraction forms the same batches as one uninterrupted loop.
 CHUNK_CLIPS = 64
+#: a chunk's embedded frames are written as a shard of their own once they take this many bytes,
+#: so extraction memory does not grow with frames per clip, layers or width (a batch is the unit)
+FLUSH_BYTES = 32 * 2**20
 
 
 def chunk_size(embedder: Any, clips_per_chunk: int | None = None) -> int:
@@ -169,23 +172,33 @@ def pending_chunks(clips: Sequence[Any], store: EmbeddingStore, size: int) -> li
 
 @dataclass
 class ChunkResult:
-    """One chunk's outputs: (clip, frames) of the embedded clips, and the clips that failed to decode."""
+    """One chunk's outputs: (clip, frames) of the embedded clips not yet written, the clips already
+    written by ``flush`` (large outputs), and the clips that failed to decode."""
 
     items: list[tuple[Any, np.ndarray]] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
+    written: list[Any] = field(default_factory=list)
+
+    @property
+    def n_embedded(self) -> int:
+        return len(self.items) + len(self.written)
 
 
 def embed_chunks(embedder: Any, todo: Sequence[Sequence[Any]], jobs: int = 1, skip_errors: bool = False,
-                 on_batch: Any = None, error_hint: str = "", transform: Any = None) -> Iterator[ChunkResult]:
+                 on_batch: Any = None, error_hint: str = "", transform: Any = None, flush: Any = None,
+                 flush_bytes: int | None = None) -> Iterator[ChunkResult]:
     """Embed chunks (as given by ``pending_chunks``), yielding one ChunkResult per chunk in order.
     Batches hold consecutive decodable clips of one chunk, so every executor forms the same
     batches. Decoding runs ``jobs`` processes ahead across chunk boundaries. On an exception the
     finished batches of the current chunk are attached to it as ``exc.partial`` (a ChunkResult).
-    ``transform(audio, sample_rate, clip_id)`` deforms each decoded clip (``benchmark.data.deform``)."""
+    ``transform(audio, sample_rate, clip_id)`` deforms each decoded clip (``benchmark.data.deform``).
+    ``flush(items)`` (e.g. the store's ``put_many``) takes a chunk's finished items whenever they
+    reach ``flush_bytes`` (default FLUSH_BYTES): batches are unchanged, only where they are written."""
     with _reported(embedder, "load", []):
         embedder.ensure_loaded()
     flat = [(k, clip) for k, chunk in enumerate(todo) for clip in chunk]
     size = max(1, embedder.batch_size)
+    limit = FLUSH_BYTES if flush_bytes is None else flush_bytes
     current, result, batch = 0, ChunkResult(), []
 
     def run_batch() -> None:
@@ -193,6 +206,10 @@ def embed_chunks(embedder: Any, todo: Sequence[Sequence[Any]], jobs: int = 1, sk
             raw = embedder.embed([x for _, x in batch])
         outputs = validate_output(embedder, [x for _, x in batch], raw, [clip for clip, _ in batch])
         result.items.extend((clip, out) for (clip, _), out in zip(batch, outputs))
+        if flush is not None and sum(np.asarray(out).nbytes for _, out in result.items) >= limit:
+            flush(result.items)
+            result.written.extend(clip for clip, _ in result.items)
+            result.items.clear()
         if on_batch is not None:
             on_batch(len(batch))
         batch.clear()
@@ -253,9 +270,9 @@ def extract(
     bar = _progress_bar(n_todo, f"embedding with {embedder.name}", progress)
     try:
         for result in embed_chunks(embedder, todo, jobs, skip_errors, on_batch=bar.update, error_hint=error_hint,
-                                   transform=transform):
+                                   transform=transform, flush=store.put_many):
             store.put_many(result.items)
-            report.n_extracted += len(result.items)
+            report.n_extracted += result.n_embedded
             report.failed.update(result.failed)
     except BaseException as exc:
         partial = getattr(exc, "partial", None)

@@ -123,10 +123,12 @@ class ChunkWorker:
         self.store = EmbeddingStore(Path(cache_dir), embedder_config) if cache_dir else None
 
     def embed(self, chunk: list, jobs: int, skip_errors: bool, transform: Any = None) -> ChunkResult:
-        (result,) = list(embed_chunks(self.embedder, [chunk], jobs, skip_errors, transform=transform))
+        flush = self.store.put_many if self.store is not None else None  # large outputs written as they come
+        (result,) = list(embed_chunks(self.embedder, [chunk], jobs, skip_errors, transform=transform, flush=flush))
         if self.store is not None:
             self.store.put_many(result.items)
-            result = ChunkResult(items=[(clip, None) for clip, _ in result.items], failed=result.failed)
+            done = result.written + [clip for clip, _ in result.items]
+            result = ChunkResult(items=[(clip, None) for clip in done], failed=result.failed)
         return result
 
     def pid(self) -> int:
