@@ -89,3 +89,20 @@ def tiny_hf(tmp_path_factory) -> Path:
     from tests import hf_models
 
     return hf_models.build("wav2vec2-layer", tmp_path_factory.mktemp("hf") / "model")
+
+
+@pytest.fixture(scope="session")
+def tiny_hf_models(tmp_path_factory) -> dict:
+    """Architecture -> the folder of a tiny random model of it (tests/hf_models.py), built once."""
+    pytest.importorskip("transformers", reason="the [hf] extra (transformers) is not installed")
+    from tests import hf_models
+
+    root = tmp_path_factory.mktemp("hf-models")
+    return {a: hf_models.build(a, root / a) for a in hf_models.ARCHITECTURES}
+
+
+@pytest.fixture
+def hf_offline(monkeypatch) -> None:
+    """Model hubs unreachable, as in CI: a model is only ever read from a folder."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("BENCH_OFFLINE", "1")

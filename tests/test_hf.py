@@ -21,15 +21,13 @@ WIDTHS = {a: [16, 16, 16] for a in hf_models.ARCHITECTURES} | {"clap": [16, 32, 
 
 
 @pytest.fixture(autouse=True)
-def _offline(monkeypatch):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("BENCH_OFFLINE", "1")
+def _offline(hf_offline):
+    pass
 
 
-@pytest.fixture(scope="module")
-def models(tmp_path_factory):
-    root = tmp_path_factory.mktemp("hf-models")
-    return {a: hf_models.build(a, root / a) for a in hf_models.ARCHITECTURES}
+@pytest.fixture
+def models(tiny_hf_models):
+    return tiny_hf_models
 
 
 def _clips(sr: int, seconds=(0.6, 1.3, 0.6, 0.25, 2.4, 1.3)) -> list[np.ndarray]:

@@ -18,15 +18,13 @@ from tests import hf_models  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
-def _offline(monkeypatch):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("BENCH_OFFLINE", "1")
+def _offline(hf_offline):
+    pass
 
 
-@pytest.fixture(scope="module")
-def models(tmp_path_factory):
-    root = tmp_path_factory.mktemp("hf-models")
-    return {a: hf_models.build(a, root / a) for a in hf_models.ARCHITECTURES}
+@pytest.fixture
+def models(tiny_hf_models):
+    return tiny_hf_models
 
 
 BAD_NUMBERS = ["abc", "", -1, -0.5, math.nan, "nan", math.inf, "-inf", True, [1], {"a": 1}]
