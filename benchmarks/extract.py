@@ -113,7 +113,8 @@ def reference_order(model: Any) -> Any:
 
 # -- COALA --------------------------------------------------------------------------------------
 def coala_setup(shared: Path | None, work: Path) -> tuple[Any, Callable[[Any, Path], np.ndarray], str]:
-    from embedders.coala import CoalaAudioEncoder, CoalaEmbedder
+    from embedders.coala import CoalaEmbedder
+    from embedders.coala_net import CoalaAudioEncoder
 
     weights = shared / "golden" / "weights" / "coala_audio_encoder_seed0.pt" if shared else None
     scaler_path = shared / "weights" / "coala" / "scaler_top_1000.pkl" if shared else None

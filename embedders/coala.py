@@ -2,7 +2,7 @@
 (xavierfav/ae-w2v-attention): 5 × [Conv2d 4×4 /2 → BatchNorm → ReLU → Dropout] on 96×96 log-mel
 patches → ``z`` (1152) per patch; the contextual-tag stack ends with LayerNorm(1152, eps 1e-6).
 
-The module keeps the authors' attribute names and Sequential indices so their checkpoints load
+The network (``embedders/coala_net.py``) keeps the authors' attribute names and Sequential indices so their checkpoints load
 strictly; the projection heads (``fc_audio`` / ``fc``) are loaded but not run, since the embedding
 is ``z``. One frame per patch; pooling over patches belongs to the probe protocol.
 """
@@ -13,8 +13,6 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
-import torch
-from torch import nn
 
 from benchmark.core.errors import UnknownNameError, WeightsError
 
@@ -22,7 +20,7 @@ from . import frontends
 from .base import Embedder
 from .weights import file_sha256, load_state_dict_strict, resolve_weights
 
-Z_DIM = 1152
+Z_DIM = 1152  # z's width; the network (embedders/coala_net.py) is imported only by load()
 COALA_URL = "https://github.com/xavierfav/coala/raw/master/saved_models/"
 W2V_URL = "https://github.com/xavierfav/ae-w2v-attention/raw/main/saved_models/"
 
@@ -59,47 +57,6 @@ VARIANTS: dict[str, Variant] = {
     "w2v-1152-1h": _w2v("ae_w2v_selfatt_c_1h", Z_DIM, "1-head attention"),
     "w2v-1152-4h": _w2v("ae_w2v_selfatt_c_4h", Z_DIM, "4-head attention"),
 }
-
-
-def conv_stack(layer_norm: bool) -> nn.Sequential:
-    """The authors' Sequential, index for index (the indices are the checkpoint's key names)."""
-    layers: list[nn.Module] = []
-    for i in range(5):  # 96 → 48 → 24 → 12 → 6 → 3
-        layers += [nn.Conv2d(1 if i == 0 else 128, 128, 4, stride=2, padding=1), nn.BatchNorm2d(128), nn.ReLU(), nn.Dropout(0.25)]
-    layers.append(nn.Flatten())
-    if layer_norm:
-        layers.append(nn.LayerNorm(Z_DIM, eps=1e-6))
-    return nn.Sequential(*layers)
-
-
-class CoalaAudioEncoder(nn.Module):
-    """Maps (n, 1, 96, 96) scaled log-mel patches to z (n, 1152)."""
-
-    def __init__(self, layout: str = "coala", projection: int = Z_DIM) -> None:
-        super().__init__()
-        self.layout = layout
-        if layout == "cnn":
-            self.encoder = conv_stack(layer_norm=False)
-            self.fc = nn.Sequential(nn.Linear(Z_DIM, Z_DIM), nn.ReLU(), nn.Linear(Z_DIM, 1000), nn.Sigmoid())
-        else:
-            self.audio_encoder = conv_stack(layer_norm=layout == "w2v")
-            self.fc_audio = nn.Sequential(nn.Linear(Z_DIM, projection, bias=False), nn.Dropout(0.25))
-
-    #: layers to return side by side (0-3: conv blocks 1-4, average-pooled to block 5's 3×3 grid,
-    #: 128 × 9 = 1152 each; 4: z); None: z alone, through the authors' Sequential unchanged
-    layers: "list[int] | None" = None
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        trunk = self.encoder if self.layout == "cnn" else self.audio_encoder
-        if self.layers is None:
-            return trunk(x)
-        out: dict[int, torch.Tensor] = {}
-        for i in range(5):
-            x = trunk[4 * i:4 * i + 4](x)
-            if i < 4 and i in self.layers:
-                out[i] = nn.functional.adaptive_avg_pool2d(x, 3).flatten(1)
-        out[4] = trunk[20:](x)  # Flatten (and LayerNorm): z
-        return torch.cat([out[i] for i in self.layers], dim=1)
 
 
 class CoalaEmbedder(Embedder):
@@ -157,6 +114,10 @@ class CoalaEmbedder(Embedder):
         return self._hashes[which]
 
     def load(self) -> None:
+        import torch
+
+        from .coala_net import CoalaAudioEncoder
+
         weights, scaler = self._resolve()
         self.scaler = frontends.Scaler(scaler)
         try:

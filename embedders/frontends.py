@@ -15,10 +15,12 @@ import pickle
 import warnings
 from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:  # torch is imported where it runs: `bench list embedders` loads none
+    import torch
 
 SAMPLE_RATE = 22000
 RES_TYPE = "kaiser_fast"
@@ -56,6 +58,7 @@ def pad_clip(samples: np.ndarray) -> np.ndarray:
 @lru_cache(maxsize=1)
 def _window_and_mel() -> tuple[np.ndarray, torch.Tensor]:
     import librosa
+    import torch
 
     window = librosa.filters.get_window("hann", N_FFT, fftbins=True)  # float64, as librosa keeps it
     mel = librosa.filters.mel(sr=SAMPLE_RATE, n_fft=N_FFT, n_mels=N_MELS).astype(np.float32)
@@ -64,6 +67,8 @@ def _window_and_mel() -> tuple[np.ndarray, torch.Tensor]:
 
 def log_mel(waveforms: Sequence[np.ndarray]) -> list[np.ndarray]:
     """(96, n_frames) float32 log-mel spectrogram of each waveform, after :func:`pad_clip`."""
+    import torch
+
     window, mel = _window_and_mel()
     magnitudes = []
     for clip in map(pad_clip, waveforms):
@@ -139,6 +144,8 @@ def resolve_scaler(explicit: str | None = None, cache: str | Path | None = None)
 def forward_pieces(model: torch.nn.Module, pieces: Sequence[np.ndarray], batch: int, device: str) -> list[np.ndarray]:
     """Run ``model`` over every clip's pieces (patches, chunks) stacked together, ``batch`` at a
     time, and split the outputs back per clip as float32 arrays."""
+    import torch
+
     counts = [len(p) for p in pieces]
     stacked = torch.from_numpy(np.concatenate(pieces))
     outputs = []

@@ -12,10 +12,12 @@ from __future__ import annotations
 import importlib
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:  # torch is imported where it runs: building the embedder loads none
+    import torch
 
 from benchmark.core.errors import BenchError, EmbedderOutputError, UnknownNameError, WeightsError
 
@@ -77,6 +79,8 @@ class HearEmbedder(Embedder):
         needed = "scene_embedding_size" if self.frames == "scene" else "timestamp_embedding_size"
         if "sample_rate" in missing or needed in missing:
             raise BenchError(f"The model of HEAR module '{self.module_name}' lacks {', '.join(missing)} (HEAR API).")
+        import torch
+
         if isinstance(model, torch.nn.Module):
             model = model.to(self.device).eval()
         self.model = model
@@ -92,6 +96,8 @@ class HearEmbedder(Embedder):
         return config
 
     def embed(self, batch: Sequence[np.ndarray]) -> list[np.ndarray]:
+        import torch
+
         self.ensure_loaded()
         out: list[np.ndarray | None] = [None] * len(batch)
         # the API takes one (n, samples) tensor: group clips of equal length instead of padding,
@@ -108,6 +114,8 @@ class HearEmbedder(Embedder):
         return out  # type: ignore[return-value]
 
     def _call(self, audio: torch.Tensor) -> np.ndarray:
+        import torch
+
         if self.frames == "timestamp":
             result = self.module.get_timestamp_embeddings(audio, self.model)
             emb = result[0] if isinstance(result, (tuple, list)) else result

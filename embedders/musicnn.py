@@ -20,14 +20,12 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
-import torch
-from torch import nn
 
 from benchmark.core.errors import BenchError, WeightsError
 
 from .base import Embedder
 from .frontends import forward_pieces
-from .musicnn_net import CHUNK, DIM, SAMPLE_RATE, TOP_DB, MusicnnBackbone, layer_columns
+from .musicnn_layout import CHUNK, DIM, SAMPLE_RATE, TOP_DB, layer_columns
 from .weights import file_sha256, load_state_dict_strict, resolve_weights
 
 log = logging.getLogger(__name__)
@@ -73,6 +71,8 @@ def backbone_state(state: Mapping[str, Any], prefix: str = "") -> tuple[dict[str
 
 
 def read_checkpoint(path: Path) -> dict[str, Any]:
+    import torch
+
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)  # the public files hold CUDA tensors
     except Exception as exc:
@@ -165,6 +165,10 @@ class Musicnn(Embedder):
         return self._sha256
 
     def load(self) -> None:
+        import torch
+
+        from .musicnn_net import MusicnnBackbone, flush_subnormals
+
         if self.variant == "random":
             with torch.random.fork_rng(devices=[]):  # MuLaP's "Random" baseline, without touching global state
                 torch.manual_seed(self.seed)
@@ -176,7 +180,7 @@ class Musicnn(Embedder):
             prefix = find_backbone_prefix(state, path) if self.variant == "mulap" else ""
             kept, rest = backbone_state(state, prefix)
             load_state_dict_strict(model, kept, path)
-            _flush_subnormals(model)
+            flush_subnormals(model)
             self._report = _key_report(path, prefix, kept, rest)
             log.info("%s: loaded %d backbone keys from %s; ignored %d other keys (%s)", self.name or "musicnn",
                      len(kept), path, len(rest), ", ".join(f"{k}: {n}" for k, n in _groups(rest).items()))
@@ -208,17 +212,6 @@ class Musicnn(Embedder):
         else:
             cfg["weights_sha256"] = self.weights_sha256()
         return cfg
-
-
-def _flush_subnormals(model: nn.Module) -> None:
-    """Zero the subnormal floats of a checkpoint (the Jamendo one has ~70k, e.g. 8e-45 in the
-    front-end filters): CPUs compute with them 20-50x slower, and next to normal float32 values
-    they change no output bit that the golden tolerance can see."""
-    tiny = torch.finfo(torch.float32).tiny
-    with torch.no_grad():
-        for tensor in list(model.parameters()) + list(model.buffers()):
-            if tensor.is_floating_point():
-                tensor.masked_fill_(tensor.abs() < tiny, 0.0)
 
 
 def _key_report(path: Path, prefix: str, kept: Mapping[str, Any], rest: Sequence[str]) -> dict[str, Any]:

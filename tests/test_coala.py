@@ -12,7 +12,8 @@ import torch
 from benchmark.data.audio import load_audio
 from benchmark.core.errors import UnknownNameError, WeightsError
 from embedders import EMBEDDERS, frontends
-from embedders.coala import VARIANTS, CoalaAudioEncoder, CoalaEmbedder
+from embedders.coala import VARIANTS, CoalaEmbedder
+from embedders.coala_net import CoalaAudioEncoder
 
 GOLDEN = [
     ("coala", "coala_audio_encoder_seed0.pt", "coala-random"),

@@ -14,7 +14,8 @@ from benchmark.embed.layers import storing, view_for
 from benchmark.core.spec import RunSpec
 from embedders import EMBEDDERS
 from embedders import frontends
-from embedders.musicnn_net import amplitude_to_db, layer_columns
+from embedders.musicnn_layout import layer_columns
+from embedders.musicnn_net import amplitude_to_db
 
 
 def test_musicnn_layer_columns_are_its_blocks():

@@ -1,5 +1,5 @@
 """The quick paths stay quick (issue 21 item 7): a rerun that finds its record complete, `bench table`
-and `bench list tasks|protocols` import neither torch nor scikit-learn (seconds of start-up)."""
+and `bench list embedders|tasks|protocols` import neither torch nor scikit-learn (seconds of start-up)."""
 from __future__ import annotations
 
 import json
@@ -45,6 +45,18 @@ def test_a_complete_rerun_a_table_and_the_task_list_import_no_torch_or_sklearn(t
     for what in ("tasks", "protocols"):
         modules, out = heavy_imports("list", what)
         assert modules == [], (what, out)
+
+
+def test_the_embedder_list_imports_no_torch_or_sklearn():
+    """Every built-in is resolved to its class and built for the listing; the networks (and torch)
+    are imported only when a model is loaded."""
+    modules, out = heavy_imports("list", "embedders")
+    rows = {line.split()[0]: line.split()[1:3] for line in out.splitlines()[2:] if line.strip()}
+    # the built-ins that define torch networks are listed with their widths and rates, not "unavailable"
+    assert rows["coala"] == ["1152", "22000"] and rows["musicnn-mtat"] == ["1506", "16000"], out
+    assert rows["musicnn-pons-mtt"] == ["1506", "16000"] and rows["crepe"] == ["12288", "16000"], out
+    assert rows["w2v-128-1h-tags"] == ["128", "-"], out
+    assert modules == [], out
 
 
 def test_a_run_with_work_to_do_still_imports_them(tmp_path):
