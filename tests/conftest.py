@@ -50,7 +50,8 @@ MODULE_TIERS = {
     "hf": ("test_hf",),
     # real models and checkpoints, whole datasets end to end, several processes, the speed scripts
     "slow": ("test_concurrent", "test_tasks_e2e", "test_tasks_e2e_music", "test_demo", "test_musicnn", "test_coala",
-             "test_benchmarks", "test_quick_paths", "test_crepe", "test_model_layers", "test_tags_run"),
+             "test_benchmarks", "test_quick_paths", "test_crepe", "test_model_layers", "test_tags_run",
+             "test_threads"),
 }
 
 
