@@ -62,7 +62,7 @@ def test_a_file_plugin_hits_the_cache_and_the_record_in_a_second_process(tmp_pat
     env = {k: v for k, v in os.environ.items() if k != "PYTHONHASHSEED"}  # hash() randomised per process
     command = [sys.executable, "-c", "import cli; cli.main()", "run", "-e", f"{plugin}:Energy",
                "-t", f"csv:{csv}", "--seeds", "1", "--protocol", "tests.datasets:COALA_FAST"]
-    root = Path(cli.__file__).resolve().parent
+    root = Path(__file__).resolve().parent.parent  # the checkout: tests.datasets importable there
     outs = [subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=600)
             for _ in range(2)]
     assert outs[0].returncode == 0, outs[0].stderr
