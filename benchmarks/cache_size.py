@@ -23,8 +23,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmark.data.clips import Clip
-from benchmark.embed.store import EmbeddingStore
+from benchmark.data.clips import Clip  # noqa: E402
+from benchmark.embed.store import EmbeddingStore  # noqa: E402
 from embedders import EMBEDDERS  # noqa: E402
 
 

@@ -37,9 +37,9 @@ import librosa  # noqa: E402
 import soundfile as sf  # noqa: E402
 import torch  # noqa: E402
 
-from benchmark.embed.extract import extract
-from benchmark.embed.store import EmbeddingStore
-from benchmark.data.clips import Clip
+from benchmark.embed.extract import extract  # noqa: E402
+from benchmark.embed.store import EmbeddingStore  # noqa: E402
+from benchmark.data.clips import Clip  # noqa: E402
 
 
 # -- generated clips ----------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from benchmark.data.clips import Clip, Split, clip_list_hash
+from benchmark.data.clips import Clip, Split, clip_list_hash  # noqa: F401  (the task contract's types)
 from benchmark.core.errors import BenchError, DataMissingError
 from benchmark.data.leaks import check_splits
 

@@ -7,8 +7,8 @@ import pytest
 
 pytest.importorskip("audiomentations", reason='the deformations need the extra: pip install -e ".[deform]"')
 
-from benchmark.data.deform import impulse_response, parse
-from benchmark.core.errors import BenchError
+from benchmark.data.deform import impulse_response, parse  # noqa: E402
+from benchmark.core.errors import BenchError  # noqa: E402
 from tests.helpers import run_bench, write_csv_dataset  # noqa: E402
 
 SR = 22050

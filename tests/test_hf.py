@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 pytest.importorskip("transformers", reason="the [hf] extra (transformers) is not installed")
 
-from benchmark.core.errors import BenchError, WeightsError
+from benchmark.core.errors import BenchError, WeightsError  # noqa: E402
 from embedders import EMBEDDERS  # noqa: E402
 from tests import hf_models  # noqa: E402
 from tests.helpers import run_bench, write_csv_dataset  # noqa: E402
